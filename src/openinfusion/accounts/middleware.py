@@ -1,0 +1,37 @@
+"""Session lifetime and request ids.
+
+Idle expiry comes from Django's session cookie age, renewed on each request
+(``SESSION_COOKIE_AGE`` = ``OPENINFUSION_SESSION_IDLE_MINUTES``). This middleware adds the
+absolute limit (``OPENINFUSION_SESSION_ABSOLUTE_HOURS``, default 12 h, OWASP ASVS 4.0.3 3.3.2) and
+tags every request with an id that the audit events of that request share.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+
+from openinfusion.audit.context import current_request_id
+
+SESSION_STARTED_KEY = "openinfusion_signed_in_at"
+
+
+class SessionLifetimeMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = current_request_id.set(str(uuid.uuid4()))
+        try:
+            if request.user.is_authenticated:
+                started = request.session.get(SESSION_STARTED_KEY)
+                if started is None or time.time() - started > settings.SESSION_ABSOLUTE_HOURS * 3600:
+                    logout(request)
+            return self.get_response(request)
+        finally:
+            current_request_id.reset(token)

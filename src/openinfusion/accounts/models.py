@@ -1,0 +1,115 @@
+"""Sites, roles, users, API tokens and electronic signatures."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from openinfusion.accounts.permissions import Role as RoleCode
+from openinfusion.concurrency import VersionedModel
+
+
+class SiteKind(models.TextChoices):
+    HOSPITAL_PHARMACY = "hospital_pharmacy", "Hospital infusion pharmacy"
+    INFUSION_CENTER = "infusion_center", "Infusion center"
+    HOME_INFUSION = "home_infusion", "Home-infusion branch"
+
+
+class Site(models.Model):
+    """A place the deployment serves; every patient-linked record belongs to one."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=40, choices=SiteKind.choices)
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA zone used to show times")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.Model):
+    """One of the fixed roles of ``accounts.permissions.Role``; rows are created by migration."""
+
+    code = models.CharField(max_length=30, primary_key=True, choices=[(r.value, r.label) for r in RoleCode])
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return RoleCode(self.code).label
+
+
+class User(VersionedModel, AbstractUser):
+    """A person (or a named machine client) with roles at one or more sites."""
+
+    sites = models.ManyToManyField(Site, related_name="users", blank=True)
+    roles = models.ManyToManyField(Role, related_name="users", blank=True)
+    failed_logins = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def printed_name(self) -> str:
+        """The name that appears beside a signature (21 CFR 11.50)."""
+        return self.get_full_name() or self.username
+
+    def role_codes(self) -> set[str]:
+        cached = getattr(self, "_role_codes", None)
+        if cached is None:
+            cached = set(self.roles.values_list("code", flat=True))
+            self._role_codes = cached
+        return cached
+
+    def site_ids(self) -> set[int]:
+        cached = getattr(self, "_site_ids", None)
+        if cached is None:
+            cached = set(self.sites.values_list("id", flat=True))
+            self._site_ids = cached
+        return cached
+
+
+class ApiToken(models.Model):
+    """A bearer token for a machine client; only its SHA-256 is stored, and it can be revoked."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, shown to tell tokens apart")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class SignatureMeaning(models.TextChoices):
+    VERIFIED_BY = "verified_by", "Verified by"
+    FINAL_CHECK_BY = "final_check_by", "Final check by"
+    PREPARED_BY = "prepared_by", "Prepared by"
+    ADMINISTERED_BY = "administered_by", "Administered by"
+    APPROVED_BY = "approved_by", "Approved by"
+
+
+class Signature(models.Model):
+    """An electronic signature bound to a hash of the content it signs (21 CFR 11.50, 11.70)."""
+
+    signer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="signatures")
+    printed_name = models.CharField(max_length=300)
+    meaning = models.CharField(max_length=30, choices=SignatureMeaning.choices)
+    signed_at = models.DateTimeField()
+    entity_type = models.CharField(max_length=60)
+    entity_id = models.CharField(max_length=60)
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["signed_at"]
+        indexes = [models.Index(fields=["entity_type", "entity_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_meaning_display()} {self.printed_name} at {self.signed_at:%Y-%m-%d %H:%M} UTC"

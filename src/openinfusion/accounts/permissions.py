@@ -1,0 +1,75 @@
+"""Who may do what: one table mapping every action to the roles allowed to do it.
+
+Pure Python. Every web view and API operation declares its action (``web.access.requires`` and
+``api.allow``); ``tests/integration/test_permissions.py`` fails when a route declares none and
+checks every action against every role over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PRESCRIBER = "prescriber"
+    PHARMACIST = "pharmacist"
+    TECHNICIAN = "technician"
+    NURSE = "nurse"
+    SCHEDULER = "scheduler"
+    INVENTORY = "inventory"
+    BIOMED = "biomed"
+    QUALITY = "quality"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.PRESCRIBER: "Prescriber",
+    Role.PHARMACIST: "Pharmacist",
+    Role.TECHNICIAN: "Pharmacy technician",
+    Role.NURSE: "Nurse",
+    Role.SCHEDULER: "Scheduler",
+    Role.INVENTORY: "Inventory / buyer",
+    Role.BIOMED: "Biomedical engineering",
+    Role.QUALITY: "Quality",
+    Role.ADMIN: "Administrator",
+}
+
+
+class Action(StrEnum):
+    """Every action a route can declare. ``PUBLIC`` needs no sign-in; ``SIGNED_IN`` any role."""
+
+    PUBLIC = "public"
+    SIGNED_IN = "signed_in"
+    VIEW_AUDIT = "view_audit"
+    EXPORT_AUDIT = "export_audit"
+    VERIFY_AUDIT_CHAIN = "verify_audit_chain"
+    MANAGE_USERS = "manage_users"
+    USE_ADMIN_SITE = "use_admin_site"
+
+
+ALL_ROLES: frozenset[Role] = frozenset(Role)
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.PUBLIC: ALL_ROLES,
+    Action.SIGNED_IN: ALL_ROLES,
+    Action.VIEW_AUDIT: frozenset({Role.QUALITY, Role.ADMIN, Role.PHARMACIST}),
+    Action.EXPORT_AUDIT: frozenset({Role.QUALITY, Role.ADMIN}),
+    Action.VERIFY_AUDIT_CHAIN: frozenset({Role.QUALITY, Role.ADMIN}),
+    Action.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Action.USE_ADMIN_SITE: frozenset({Role.ADMIN}),
+}
+
+
+def roles_allowed(action: Action) -> frozenset[Role]:
+    return PERMISSIONS[action]
+
+
+def is_allowed(roles: Iterable[str], action: Action) -> bool:
+    """True when any of the given role codes may perform the action."""
+    allowed = PERMISSIONS[action]
+    return any(role in allowed for role in roles)

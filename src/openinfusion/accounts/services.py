@@ -1,0 +1,243 @@
+"""Every change to people, roles, sign-in state and API tokens: one function per transition."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from openinfusion.accounts.models import ApiToken, Role, Site, User
+from openinfusion.accounts.permissions import Role as RoleCode
+from openinfusion.audit.services import audited, record
+from openinfusion.concurrency import save_versioned
+from openinfusion.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+
+TOKEN_PREFIX = "oi_"
+
+
+class LoginRefused(DomainError):
+    status = 401
+    code = "LOGIN_FAILED"
+
+
+def _user_snapshot(user: User) -> dict[str, object]:
+    return {
+        "username": user.username,
+        "name": user.get_full_name(),
+        "active": user.is_active,
+        "roles": sorted(user.roles.values_list("code", flat=True)),
+        "sites": sorted(user.sites.values_list("code", flat=True)),
+        "version": user.version,
+    }
+
+
+def _checked_roles(roles: Iterable[str]) -> list[Role]:
+    codes = set(roles)
+    unknown = codes - {r.value for r in RoleCode}
+    if unknown:
+        raise InvalidInput(
+            f"Unknown role {', '.join(sorted(unknown))}. Roles are: {', '.join(r.value for r in RoleCode)}.",
+            code="UNKNOWN_ROLE",
+        )
+    if not codes:
+        raise InvalidInput("Give the user at least one role.", code="NO_ROLE")
+    return list(Role.objects.filter(code__in=codes))
+
+
+def _checked_sites(site_codes: Iterable[str]) -> list[Site]:
+    codes = set(site_codes)
+    sites = list(Site.objects.filter(code__in=codes))
+    missing = codes - {s.code for s in sites}
+    if missing:
+        raise InvalidInput(f"Unknown site {', '.join(sorted(missing))}.", code="UNKNOWN_SITE")
+    if not sites:
+        raise InvalidInput("Give the user at least one site.", code="NO_SITE")
+    return sites
+
+
+@audited("accounts:user:create")
+def create_user(
+    *,
+    actor: User | None,
+    username: str,
+    password: str,
+    roles: Iterable[str],
+    sites: Iterable[str],
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> User:
+    """Create a person with roles at sites. ``actor`` is None only for the first, bootstrap admin."""
+    role_rows = _checked_roles(roles)
+    site_rows = _checked_sites(sites)
+    if actor is not None and not {s.pk for s in site_rows} <= actor.site_ids():
+        raise NotAllowed("You can only add people to your own sites.", code="FOREIGN_SITE")
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(f"The username {username!r} is taken; choose another.", code="USERNAME_TAKEN")
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages), code="WEAK_PASSWORD") from error
+    user.set_password(password)
+    user.save()
+    user.roles.set(role_rows)
+    user.sites.set(site_rows)
+    record("accounts:user:created", actor=actor, entity=user, after=_user_snapshot(user))
+    return user
+
+
+@audited("accounts:user:change_roles")
+def change_roles(user_id: int, *, actor: User, roles: Iterable[str], expected_version: int) -> User:
+    """Replace a user's roles; refused with STALE_EDIT if the user changed since it was read."""
+    user = _user_for(actor, user_id)
+    before = _user_snapshot(user)
+    role_rows = _checked_roles(roles)
+    save_versioned(user, expected_version=expected_version, fields=[])
+    user.roles.set(role_rows)
+    user._role_codes = None
+    record("accounts:user:roles_changed", actor=actor, entity=user, before=before, after=_user_snapshot(user))
+    return user
+
+
+@audited("accounts:user:deactivate")
+def deactivate_user(user_id: int, *, actor: User, reason: str, expected_version: int) -> User:
+    """Stop a user from signing in (users are never deleted); their tokens stop working too."""
+    if not reason.strip():
+        raise InvalidInput("Say why the account is being deactivated.", code="REASON_REQUIRED")
+    user = _user_for(actor, user_id)
+    if user.pk == actor.pk:
+        raise NotAllowed("You cannot deactivate your own account; ask another administrator.", code="SELF_DEACTIVATE")
+    before = _user_snapshot(user)
+    user.is_active = False
+    save_versioned(user, expected_version=expected_version, fields=["is_active"])
+    record("accounts:user:deactivated", actor=actor, entity=user, before=before, after=_user_snapshot(user), reason=reason)
+    return user
+
+
+def _user_for(actor: User, user_id: int) -> User:
+    """A user who shares a site with the actor; others do not exist as far as the actor can tell."""
+    user = User.objects.filter(pk=user_id, sites__in=actor.site_ids()).distinct().first()
+    if user is None:
+        raise NotFound("No such user at your sites.", details={"entity_type": "accounts.user", "entity_id": user_id})
+    return user
+
+
+# --- Signing in ------------------------------------------------------------------------------
+
+
+def sign_in(username: str, password: str) -> User:
+    """Check a username and password; count failures and lock the account after too many.
+
+    Every failure is audited with the username as typed (never the password). The message does
+    not say whether the username exists.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(username__iexact=username).first()
+        if user is not None and user.locked_until and user.locked_until > now:
+            error = LoginRefused(
+                f"This account is locked after {settings.LOGIN_FAILURE_LIMIT} failed sign-ins. Try again after "
+                f"{timezone.localtime(user.locked_until):%H:%M}, or ask an administrator to unlock it.",
+                code="ACCOUNT_LOCKED",
+            )
+        elif user is not None and user.is_active and user.check_password(password):
+            if user.failed_logins or user.locked_until:
+                user.failed_logins, user.locked_until = 0, None
+                user.save(update_fields=["failed_logins", "locked_until"])
+            record("accounts:session:signed_in", actor=user, entity=user)
+            return user
+        else:
+            error = LoginRefused("Wrong username or password.", code="LOGIN_FAILED")
+            if user is not None:
+                _count_failure(user, now)
+        record(
+            "accounts:session:sign_in_failed",
+            actor=user,
+            actor_username=username[:150],
+            entity_type="accounts.user",
+            entity_id=user.pk if user else "",
+            refused=True,
+            reason=error.code,
+        )
+    raise error
+
+
+def _count_failure(user: User, now: dt.datetime) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= settings.LOGIN_FAILURE_LIMIT:
+        user.locked_until = now + dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+        user.failed_logins = 0
+    user.save(update_fields=["failed_logins", "locked_until"])
+
+
+def sign_out(user: User) -> None:
+    with transaction.atomic():
+        record("accounts:session:signed_out", actor=user, entity=user)
+
+
+@audited("accounts:user:unlock")
+def unlock_user(user_id: int, *, actor: User) -> User:
+    user = _user_for(actor, user_id)
+    user.failed_logins, user.locked_until = 0, None
+    user.save(update_fields=["failed_logins", "locked_until"])
+    record("accounts:user:unlocked", actor=actor, entity=user)
+    return user
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@audited("accounts:token:create")
+def create_api_token(*, actor: User, name: str) -> tuple[ApiToken, str]:
+    """Create a bearer token for the actor. The secret is returned once and only its hash is kept."""
+    if not name.strip():
+        raise InvalidInput("Name the token after the client that will use it.", code="NAME_REQUIRED")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=actor, name=name.strip(), prefix=raw[:10], key_hash=token_hash(raw))
+    record("accounts:token:created", actor=actor, entity=token, after={"name": token.name, "prefix": token.prefix})
+    return token, raw
+
+
+@audited("accounts:token:revoke")
+def revoke_api_token(token_id: int, *, actor: User) -> ApiToken:
+    token = ApiToken.objects.select_for_update().filter(pk=token_id, user=actor).first()
+    if token is None:
+        raise NotFound("No such token of yours.", details={"entity_type": "accounts.apitoken", "entity_id": token_id})
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record("accounts:token:revoked", actor=actor, entity=token)
+    return token
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user a bearer token belongs to, or None for an unknown or revoked token."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(raw), revoked_at=None).first()
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
+
+
+# --- Sites -----------------------------------------------------------------------------------
+
+
+@audited("accounts:site:create")
+def create_site(*, actor: User | None, code: str, name: str, kind: str, time_zone: str = "UTC") -> Site:
+    if Site.objects.filter(code=code).exists():
+        raise Conflict(f"A site with code {code!r} exists.", code="SITE_EXISTS")
+    site = Site.objects.create(code=code, name=name, kind=kind, time_zone=time_zone)
+    record("accounts:site:created", actor=actor, entity=site, site=site, after={"code": code, "name": name})
+    return site

@@ -1,0 +1,146 @@
+"""The JSON API at ``/api/v1/`` (django-ninja).
+
+Every operation declares its action with ``auth=allow(Action.X)``: the auth callbacks identify
+the caller (a bearer token for machine clients, else the browser session with CSRF) and then
+check the permission table, so a refused role gets 403 before any input is parsed. Errors are
+JSON with a stable ``code`` and a human ``message``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from openinfusion import __version__
+from openinfusion.accounts import access
+from openinfusion.accounts.models import User
+from openinfusion.accounts.permissions import Action
+from openinfusion.accounts.services import user_for_token
+from openinfusion.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+class BearerToken(HttpBearer):
+    def __init__(self, action: Action) -> None:
+        super().__init__()
+        self.action = action
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = user_for_token(token)
+        if user is not None:
+            access.check(user, self.action)
+        return user
+
+
+class BrowserSession(SessionAuth):
+    def __init__(self, action: Action) -> None:
+        super().__init__(csrf=True)
+        self.action = action
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        user = request.user if request.user.is_authenticated else None
+        if user is not None:
+            access.check(user, self.action)
+        return user  # type: ignore[return-value]
+
+
+class Anyone:
+    """The declaration of a public operation: it lets every caller through."""
+
+    action = Action.PUBLIC
+
+    def __call__(self, request: HttpRequest) -> bool:
+        return True
+
+
+def allow(action: Action) -> list[Any]:
+    """The ``auth=`` of an operation that performs ``action``."""
+    if action is Action.PUBLIC:
+        return [Anyone()]
+    return [BearerToken(action), BrowserSession(action)]
+
+
+def actor(request: HttpRequest) -> User:
+    """The user an authenticated operation acts for."""
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    return user
+
+
+api = NinjaAPI(
+    title="OpenInfusion API",
+    version="1",
+    description="Infusion pharmacy operations. Errors are `{code, message}`; see each operation's action.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, **extra}, status=status)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "problem": e.get("msg", "")} for e in exc.errors
+    ]
+    described = "; ".join(f"{f['field'] or 'body'}: {f['problem']}" for f in fields[:5])
+    return _error(request, 422, "VALIDATION_ERROR", f"Some input is not valid — {described}.", details={"fields": fields})
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "NOT_AUTHENTICATED", "Sign in, or send a valid bearer token that has not been revoked.")
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "NOT_FOUND", "No such record.")
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "HTTP_ERROR", str(exc))
+
+
+@api.exception_handler(Exception)
+def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    correlation_id = str(uuid.uuid4())
+    logger.exception("API error %s", correlation_id)
+    return _error(
+        request,
+        500,
+        "INTERNAL_ERROR",
+        "Something went wrong on the server. Quote this id to support.",
+        correlation_id=correlation_id,
+    )
+
+
+def _register_routers() -> None:
+    from openinfusion.accounts.api import router as accounts_router
+    from openinfusion.audit.api import router as audit_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/audit", audit_router)
+
+
+@api.get("/version", operation_id="get_version", auth=allow(Action.PUBLIC))
+def get_version(request: HttpRequest) -> dict[str, str]:
+    return {"version": __version__}
+
+
+_register_routers()

@@ -1,0 +1,85 @@
+"""``serve``, ``migrate`` and ``check``: running the app and keeping its database current."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from openinfusion.commands import emit, setup_django
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = subparsers.add_parser("serve", help="serve the app with gunicorn (production-style)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.set_defaults(handler=run_serve)
+
+    migrate = subparsers.add_parser("migrate", help="create or update the database tables")
+    migrate.add_argument("--json", action="store_true")
+    migrate.set_defaults(handler=run_migrate)
+
+    check = subparsers.add_parser("check", help="check configuration, database and audit chain")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=run_check)
+
+    manage = subparsers.add_parser("manage", help="run a Django management command", add_help=False)
+    manage.add_argument("arguments", nargs=argparse.REMAINDER)
+    manage.set_defaults(handler=run_manage)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    setup_django()
+    from gunicorn.app.base import BaseApplication
+
+    from openinfusion.wsgi import application
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self) -> Any:
+            return application
+
+    print(f"OpenInfusion is serving at http://{args.host}:{args.port}/", flush=True)
+    Server().run()
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", interactive=False, verbosity=0 if args.json else 1)
+    return emit({"migrated": True, "database": connection.vendor}, as_json=args.json, text="Database is up to date.")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from openinfusion.audit.verify import verify_chain
+
+    call_command("check", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    report = verify_chain()
+    result = {"configuration": "ok", "database": connection.vendor, "audit_chain": report.as_dict()}
+    text = f"Configuration ok; database {connection.vendor} reachable; audit chain " + (
+        f"intact ({report.count} events)." if report.intact else f"BROKEN at event {report.first_broken_id}."
+    )
+    emit(result, as_json=args.json, text=text)
+    return 0 if report.intact else 1
+
+
+def run_manage(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["openinfusion manage", *args.arguments])
+    return 0

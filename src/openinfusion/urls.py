@@ -1,0 +1,18 @@
+"""URLs. Every view declares its action (``accounts.access.requires``); the admin site is gated
+by the admin role (``Action.USE_ADMIN_SITE``); API operations declare theirs with ``api.allow``."""
+
+from django.urls import include, path
+
+from openinfusion.api import api
+from openinfusion.web import views
+from openinfusion.web.admin import admin_site
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.sign_in, name="login"),
+    path("logout/", views.sign_out, name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("audit/", include("openinfusion.audit.urls")),
+    path("admin/", admin_site.urls),
+    path("api/v1/", api.urls),
+]

@@ -1,0 +1,61 @@
+"""What each role does, as listed on its home page.
+
+A task names the URL of its screen once that screen exists; until then it is listed as work the
+role does in OpenInfusion without a link. Later capabilities add their URL names here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openinfusion.accounts.permissions import Role
+
+
+@dataclass(frozen=True)
+class Task:
+    title: str
+    description: str
+    url_name: str | None = None
+
+
+TASKS: dict[Role, tuple[Task, ...]] = {
+    Role.PRESCRIBER: (
+        Task("Order therapy", "Start treatment plans from regimens and submit orders for verification."),
+        Task("Returned orders", "Answer orders a pharmacist returned with a reason."),
+    ),
+    Role.PHARMACIST: (
+        Task("Verify orders", "Check dose, labs, allergies and cumulative dose; sign electronically."),
+        Task("Final check", "Review scans, weights and photos of prepared doses; sign to release the label."),
+        Task("Audit trail", "Look up who did what and when.", "audit:report"),
+    ),
+    Role.TECHNICIAN: (
+        Task("Compounding queue", "Prepare released doses step by step: scan every component and weigh."),
+        Task("Receive stock", "Scan GS1 barcodes of delivered packages into inventory."),
+    ),
+    Role.NURSE: (
+        Task("Chair board", "See today's patients and the live status of each dose."),
+        Task("Bedside administration", "Scan wristband and label, program the pump, record the infusion."),
+    ),
+    Role.SCHEDULER: (
+        Task("Day board", "Book chairs and nurses so the day flows, and tell the pharmacy when doses are due."),
+    ),
+    Role.INVENTORY: (
+        Task("Stock", "Lots, expiry, reorder points, purchase orders and recalls."),
+    ),
+    Role.BIOMED: (
+        Task("Equipment", "Pumps and devices: calibration, inspection, battery and alarm checks, repairs."),
+    ),
+    Role.QUALITY: (
+        Task("Audit trail", "Report and export who did what and when; check the chain is intact.", "audit:report"),
+        Task("Compliance", "Environmental monitoring, cleaning, competency and incidents."),
+    ),
+    Role.ADMIN: (
+        Task("People and roles", "Add people, give roles at sites, unlock and deactivate accounts.", "admin:index"),
+        Task("Audit trail", "Report and export who did what and when.", "audit:report"),
+        Task("API", "Interactive API documentation and tokens for machine clients.", "api:openapi-view"),
+    ),
+}
+
+
+def tasks_for(role_codes: set[str]) -> list[tuple[Role, tuple[Task, ...]]]:
+    return [(role, TASKS[role]) for role in Role if role.value in role_codes]
