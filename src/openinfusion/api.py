@@ -74,13 +74,24 @@ def actor(request: HttpRequest) -> User:
     return user
 
 
-api = NinjaAPI(
+class OpenInfusionAPI(NinjaAPI):
+    def _get_urls(self) -> list[Any]:
+        """Ninja's root URL (a redirect to the docs) is public like the docs it points at."""
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if getattr(pattern, "name", None) == "api-root":
+                pattern.callback = access.requires(Action.PUBLIC)(pattern.callback)
+        return patterns
+
+
+api = OpenInfusionAPI(
     title="OpenInfusion API",
     version="1",
     description="Infusion pharmacy operations. Errors are `{code, message}`; see each operation's action.",
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
+    docs_decorator=access.requires(Action.PUBLIC),
 )
 
 

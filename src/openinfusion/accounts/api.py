@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from openinfusion.accounts import services
 from openinfusion.accounts.models import ApiToken, User
@@ -90,9 +90,9 @@ def list_users(request: HttpRequest) -> list[UserOut]:
 
 
 @router.post("/users", response={201: UserOut}, operation_id="create_user", auth=allow(Action.MANAGE_USERS))
-def create_user(request: HttpRequest, payload: UserIn) -> tuple[int, UserOut]:
+def create_user(request: HttpRequest, payload: UserIn) -> Status:
     user = services.create_user(actor=actor(request), **payload.dict())
-    return 201, UserOut.of(user)
+    return Status(201, UserOut.of(user))
 
 
 @router.put("/users/{user_id}/roles", response=UserOut, operation_id="change_user_roles", auth=allow(Action.MANAGE_USERS))
@@ -122,9 +122,9 @@ def list_tokens(request: HttpRequest) -> list[dict[str, object]]:
 
 
 @router.post("/tokens", response={201: NewTokenOut}, operation_id="create_token", auth=allow(Action.SIGNED_IN))
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, object]]:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status:
     token, raw = services.create_api_token(actor=actor(request), name=payload.name)
-    return 201, {**_token_out(token), "token": raw}
+    return Status(201, {**_token_out(token), "token": raw})
 
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut, operation_id="revoke_token", auth=allow(Action.SIGNED_IN))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from ninja import Schema
 
 from openinfusion.accounts.models import User
@@ -21,6 +22,11 @@ class AuditFilter(Schema):
     offset: int = 0
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A time typed without a zone means the deployment's local time."""
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
 def visible_events(user: User) -> QuerySet[AuditEvent]:
     """Events of the user's sites, and deployment-wide events that belong to no site (sign-ins,
     accounts, tokens). Patient-linked events always carry their site."""
@@ -30,9 +36,9 @@ def visible_events(user: User) -> QuerySet[AuditEvent]:
 def filtered_events(user: User, f: AuditFilter) -> QuerySet[AuditEvent]:
     events = visible_events(user)
     if f.since:
-        events = events.filter(at__gte=f.since)
+        events = events.filter(at__gte=_aware(f.since))
     if f.until:
-        events = events.filter(at__lt=f.until)
+        events = events.filter(at__lt=_aware(f.until))
     if f.user:
         events = events.filter(actor_username__iexact=f.user)
     if f.patient:

@@ -34,6 +34,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             error = refused.message
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.cycle_key()  # a new session id at every sign-in (ASVS 4.0.3 3.2.1)
             request.session[SESSION_STARTED_KEY] = time.time()
             return redirect(next_url or "home")
     status = 401 if error else 200

@@ -1,0 +1,122 @@
+"""Shared fixtures: sites and named personas (a pharmacist, a technician, a nurse, a pharmacist at
+another site...), API clients by session and by bearer token."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+PASSWORD = "correct-horse-battery-7"
+
+
+@pytest.fixture
+def site(db):
+    from openinfusion.accounts.services import create_site
+
+    return create_site(actor=None, code="north", name="North Infusion Pharmacy", kind="hospital_pharmacy")
+
+
+@pytest.fixture
+def other_site(db):
+    from openinfusion.accounts.services import create_site
+
+    return create_site(actor=None, code="south", name="South Home Infusion", kind="home_infusion")
+
+
+@pytest.fixture
+def make_user(site) -> Callable[..., object]:
+    from openinfusion.accounts.services import create_user
+
+    def make(username: str, *roles: str, sites: tuple[str, ...] = ("north",), **extra: str):
+        return create_user(actor=None, username=username, password=PASSWORD, roles=roles, sites=sites, **extra)
+
+    return make
+
+
+@pytest.fixture
+def pharmacist(make_user):
+    return make_user("pharmacist", "pharmacist", first_name="Marcus", last_name="Okafor")
+
+
+@pytest.fixture
+def technician(make_user):
+    return make_user("technician", "technician")
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("admin", "admin", first_name="Ada", last_name="Kowalski")
+
+
+@pytest.fixture
+def quality(make_user):
+    return make_user("quality", "quality")
+
+
+@pytest.fixture
+def other_site_admin(make_user, other_site):
+    return make_user("south-admin", "admin", sites=("south",))
+
+
+def signed_in_client(user) -> Client:
+    client = Client()
+    response = client.post("/login/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.content
+    return client
+
+
+@pytest.fixture
+def client_for() -> Callable[[object], Client]:
+    return signed_in_client
+
+
+TRIGGERS = importlib.import_module("openinfusion.audit.migrations.0002_append_only")
+
+
+def set_audit_triggers(enabled: bool) -> None:
+    """Switch the append-only triggers on or off, as a database superuser could."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE audit_auditevent {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER")
+        elif enabled:
+            for statement in TRIGGERS.SQLITE:
+                cursor.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS"))
+        else:
+            cursor.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+            cursor.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+
+
+@pytest.fixture(autouse=True)
+def _audit_is_append_only(request):
+    """Every database test starts with the audit triggers on (a transactional test turns them off
+    at teardown so the test database can be flushed)."""
+    if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames):
+        request.getfixturevalue("_django_db_helper")
+        set_audit_triggers(True)
+    yield
+
+
+@pytest.fixture
+def flushable_audit(transactional_db):
+    """For transactional tests: the flush that empties the database afterwards must bypass the
+    append-only triggers."""
+    yield
+    set_audit_triggers(False)
+
+
+@pytest.fixture
+def tamper() -> Callable[[str, tuple], None]:
+    """Run raw SQL against the audit table with its append-only triggers off, as an attacker with
+    database superuser rights would."""
+
+    def run(sql: str, params: tuple = ()) -> None:
+        set_audit_triggers(False)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        set_audit_triggers(True)
+
+    return run
