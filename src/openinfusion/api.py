@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
@@ -48,7 +49,7 @@ class BrowserSession(SessionAuth):
         user = request.user if request.user.is_authenticated else None
         if user is not None:
             access.check(user, self.action)
-        return user  # type: ignore[return-value]
+        return user
 
 
 class Anyone:
@@ -79,7 +80,7 @@ class OpenInfusionAPI(NinjaAPI):
         """Ninja's root URL (a redirect to the docs) is public like the docs it points at."""
         patterns = super()._get_urls()
         for pattern in patterns:
-            if getattr(pattern, "name", None) == "api-root":
+            if isinstance(pattern, URLPattern) and pattern.name == "api-root" and pattern.callback is not None:
                 pattern.callback = access.requires(Action.PUBLIC)(pattern.callback)
         return patterns
 
@@ -110,7 +111,9 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "problem": e.get("msg", "")} for e in exc.errors
     ]
     described = "; ".join(f"{f['field'] or 'body'}: {f['problem']}" for f in fields[:5])
-    return _error(request, 422, "VALIDATION_ERROR", f"Some input is not valid — {described}.", details={"fields": fields})
+    return _error(
+        request, 422, "VALIDATION_ERROR", f"Some input is not valid — {described}.", details={"fields": fields}
+    )
 
 
 @api.exception_handler(AuthenticationError)

@@ -13,7 +13,7 @@ from openinfusion.accounts import services
 from openinfusion.accounts.models import Site, SiteKind, User
 from openinfusion.accounts.permissions import Role
 
-DEMO_PASSWORD = "infusion-demo-2026"  # noqa: S105 - published demo credential, documented in README
+DEMO_PASSWORD = "infusion-demo-2026"
 
 SITES = (
     ("main-pharmacy", "Northfield Hospital Infusion Pharmacy", SiteKind.HOSPITAL_PHARMACY, "America/New_York"),

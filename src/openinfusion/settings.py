@@ -43,7 +43,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("OPENINFUSION_DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("OPENINFUSION_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("OPENINFUSION_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("OPENINFUSION_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]

@@ -27,7 +27,11 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(pharmacist, client_for)
 
 
 def test_a_token_acts_as_its_user_with_that_users_roles(pharmacist, client_for):
-    raw = client_for(pharmacist).post("/api/v1/tokens", {"name": "script"}, content_type="application/json").json()["token"]
+    raw = (
+        client_for(pharmacist)
+        .post("/api/v1/tokens", {"name": "script"}, content_type="application/json")
+        .json()["token"]
+    )
     me = Client().get("/api/v1/me", **bearer(raw))
     assert me.status_code == 200 and me.json()["username"] == "pharmacist"
     assert Client().get("/api/v1/users", **bearer(raw)).status_code == 403
@@ -66,7 +70,9 @@ def test_a_user_cannot_revoke_someone_elses_token(pharmacist, technician, client
 def test_bearer_clients_need_no_csrf_token_but_browser_sessions_do(pharmacist, client_for):
     raw = client_for(pharmacist).post("/api/v1/tokens", {"name": "s"}, content_type="application/json").json()["token"]
     machine = Client(enforce_csrf_checks=True)
-    assert machine.post("/api/v1/tokens", {"name": "t"}, content_type="application/json", **bearer(raw)).status_code == 201
+    assert (
+        machine.post("/api/v1/tokens", {"name": "t"}, content_type="application/json", **bearer(raw)).status_code == 201
+    )
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(pharmacist)
     assert browser.post("/api/v1/tokens", {"name": "u"}, content_type="application/json").status_code == 403

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def history(pharmacist, quality, site, other_site):
     with transaction.atomic():
-        record("tests:dose:changed", actor=pharmacist, site=site, patient_id="P-1", reason="=HYPERLINK(\"x\")")
+        record("tests:dose:changed", actor=pharmacist, site=site, patient_id="P-1", reason='=HYPERLINK("x")')
         record("tests:dose:changed", actor=quality, site=site, patient_id="P-2", reason="ordinary")
         record("tests:dose:changed", actor=None, site=other_site, patient_id="P-SOUTH", reason="other site")
 
@@ -27,12 +27,15 @@ def test_quality_sees_events_of_their_site_but_not_another_sites(history, qualit
     assert "P-SOUTH" not in body
 
 
-@pytest.mark.parametrize(("query", "present", "absent"), [
-    ("user=pharmacist", "P-1", "P-2"),
-    ("patient=P-2", "P-2", "P-1"),
-    ("action=tests:dose", "P-1", "accounts:session:signed_in"),
-    ("since=2000-01-01&until=2001-01-01", "No events match", "P-1"),
-])
+@pytest.mark.parametrize(
+    ("query", "present", "absent"),
+    [
+        ("user=pharmacist", "P-1", "P-2"),
+        ("patient=P-2", "P-2", "P-1"),
+        ("action=tests:dose", "P-1", "accounts:session:signed_in"),
+        ("since=2000-01-01&until=2001-01-01", "No events match", "P-1"),
+    ],
+)
 def test_filters_narrow_the_report(history, quality, client_for, query, present, absent):
     body = client_for(quality).get(f"/audit/?{query}").content.decode()
     assert present in body and absent not in body

@@ -8,10 +8,10 @@ import time
 import pytest
 from django.contrib.auth.hashers import identify_hasher
 from django.test import Client, override_settings
+from tests.conftest import PASSWORD
 
 from openinfusion.accounts.middleware import SESSION_STARTED_KEY
 from openinfusion.audit.models import AuditEvent
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -127,5 +127,7 @@ def test_session_cookie_is_http_only(pharmacist):
 
 
 def test_open_redirect_after_sign_in_is_refused(pharmacist):
-    response = Client().post("/login/", {"username": "pharmacist", "password": PASSWORD, "next": "https://evil.example/"})
+    response = Client().post(
+        "/login/", {"username": "pharmacist", "password": PASSWORD, "next": "https://evil.example/"}
+    )
     assert response.headers["Location"] == "/"

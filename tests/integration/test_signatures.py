@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from tests.conftest import PASSWORD
 
 from openinfusion.accounts.models import Signature, SignatureMeaning
 from openinfusion.accounts.signatures import sign, signature_matches
 from openinfusion.audit.models import AuditEvent
 from openinfusion.audit.services import audited
 from openinfusion.errors import DomainError
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 from openinfusion.accounts.models import User
@@ -22,7 +22,7 @@ from openinfusion.audit.services import record_refusal
 from openinfusion.errors import NotAllowed, NotFound
 
 M = TypeVar("M", bound=Model)
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def check(user: Any, action: Action) -> None:
@@ -46,7 +46,7 @@ def requires(action: Action, *, methods: tuple[str, ...] = ("GET",)) -> Callable
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:
                 return HttpResponse(status=405, headers={"Allow": ", ".join(methods)})
             if action is not Action.PUBLIC and not request.user.is_authenticated:

@@ -90,12 +90,14 @@ def list_users(request: HttpRequest) -> list[UserOut]:
 
 
 @router.post("/users", response={201: UserOut}, operation_id="create_user", auth=allow(Action.MANAGE_USERS))
-def create_user(request: HttpRequest, payload: UserIn) -> Status:
+def create_user(request: HttpRequest, payload: UserIn) -> Status[UserOut]:
     user = services.create_user(actor=actor(request), **payload.dict())
     return Status(201, UserOut.of(user))
 
 
-@router.put("/users/{user_id}/roles", response=UserOut, operation_id="change_user_roles", auth=allow(Action.MANAGE_USERS))
+@router.put(
+    "/users/{user_id}/roles", response=UserOut, operation_id="change_user_roles", auth=allow(Action.MANAGE_USERS)
+)
 def change_user_roles(request: HttpRequest, user_id: int, payload: RolesIn) -> UserOut:
     user = services.change_roles(user_id, actor=actor(request), roles=payload.roles, expected_version=payload.version)
     return UserOut.of(user)
@@ -122,7 +124,7 @@ def list_tokens(request: HttpRequest) -> list[dict[str, object]]:
 
 
 @router.post("/tokens", response={201: NewTokenOut}, operation_id="create_token", auth=allow(Action.SIGNED_IN))
-def create_token(request: HttpRequest, payload: TokenIn) -> Status:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
     token, raw = services.create_api_token(actor=actor(request), name=payload.name)
     return Status(201, {**_token_out(token), "token": raw})
 

@@ -56,14 +56,17 @@ class User(VersionedModel, AbstractUser):
         return self.get_full_name() or self.username
 
     def role_codes(self) -> set[str]:
-        cached = getattr(self, "_role_codes", None)
+        cached: set[str] | None = getattr(self, "_role_codes", None)
         if cached is None:
             cached = set(self.roles.values_list("code", flat=True))
             self._role_codes = cached
         return cached
 
+    def forget_cached_roles(self) -> None:
+        self.__dict__.pop("_role_codes", None)
+
     def site_ids(self) -> set[int]:
-        cached = getattr(self, "_site_ids", None)
+        cached: set[int] | None = getattr(self, "_site_ids", None)
         if cached is None:
             cached = set(self.sites.values_list("id", flat=True))
             self._site_ids = cached

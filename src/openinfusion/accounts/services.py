@@ -102,7 +102,7 @@ def change_roles(user_id: int, *, actor: User, roles: Iterable[str], expected_ve
     role_rows = _checked_roles(roles)
     save_versioned(user, expected_version=expected_version, fields=[])
     user.roles.set(role_rows)
-    user._role_codes = None
+    user.forget_cached_roles()
     record("accounts:user:roles_changed", actor=actor, entity=user, before=before, after=_user_snapshot(user))
     return user
 
@@ -118,7 +118,9 @@ def deactivate_user(user_id: int, *, actor: User, reason: str, expected_version:
     before = _user_snapshot(user)
     user.is_active = False
     save_versioned(user, expected_version=expected_version, fields=["is_active"])
-    record("accounts:user:deactivated", actor=actor, entity=user, before=before, after=_user_snapshot(user), reason=reason)
+    record(
+        "accounts:user:deactivated", actor=actor, entity=user, before=before, after=_user_snapshot(user), reason=reason
+    )
     return user
 
 

@@ -45,9 +45,18 @@ class AuditEventOut(Schema):
             **{
                 f: getattr(event, f)
                 for f in (
-                    "action outcome entity_type entity_id patient_id before after reason signature_meaning "
-                    "request_id hash"
-                ).split()
+                    "action",
+                    "outcome",
+                    "entity_type",
+                    "entity_id",
+                    "patient_id",
+                    "before",
+                    "after",
+                    "reason",
+                    "signature_meaning",
+                    "request_id",
+                    "hash",
+                )
             },
         )
 

@@ -23,6 +23,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if report.intact:
         text = f"Audit chain intact: {report.count} events verified."
     else:
-        text = f"Audit chain BROKEN at event {report.first_broken_id}: {report.problem} ({report.count} verified before it)."
+        text = (
+            f"Audit chain BROKEN at event {report.first_broken_id}: {report.problem} "
+            f"({report.count} verified before it)."
+        )
     emit(report.as_dict(), as_json=args.json, text=text)
     return 0 if report.intact else 1

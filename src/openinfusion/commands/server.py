@@ -60,21 +60,31 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     setup_django()
-    from django.core.management import call_command
+    from django.core.checks import run_checks
     from django.db import connection
 
     from openinfusion.audit.verify import verify_chain
 
-    call_command("check", verbosity=0)
+    problems = [str(message) for message in run_checks(include_deployment_checks=False) if message.is_serious()]
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     report = verify_chain()
-    result = {"configuration": "ok", "database": connection.vendor, "audit_chain": report.as_dict()}
-    text = f"Configuration ok; database {connection.vendor} reachable; audit chain " + (
-        f"intact ({report.count} events)." if report.intact else f"BROKEN at event {report.first_broken_id}."
+    configuration = "ok" if not problems else "problems"
+    result = {
+        "configuration": configuration,
+        "problems": problems,
+        "database": connection.vendor,
+        "audit_chain": report.as_dict(),
+    }
+    text = "\n".join(
+        [
+            *problems,
+            f"Configuration {configuration}; database {connection.vendor} reachable; audit chain "
+            + (f"intact ({report.count} events)." if report.intact else f"BROKEN at event {report.first_broken_id}."),
+        ]
     )
     emit(result, as_json=args.json, text=text)
-    return 0 if report.intact else 1
+    return 0 if report.intact and not problems else 1
 
 
 def run_manage(args: argparse.Namespace) -> int:

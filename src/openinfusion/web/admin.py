@@ -12,7 +12,7 @@ from openinfusion.accounts.permissions import Action, is_allowed
 
 def _is_admin(request: HttpRequest) -> bool:
     user = request.user
-    return bool(user.is_authenticated and user.is_active and is_allowed(user.role_codes(), Action.USE_ADMIN_SITE))  # type: ignore[union-attr]
+    return bool(user.is_authenticated and user.is_active and is_allowed(user.role_codes(), Action.USE_ADMIN_SITE))
 
 
 class OpenInfusionAdminSite(admin.AdminSite):

@@ -39,12 +39,8 @@ TASKS: dict[Role, tuple[Task, ...]] = {
     Role.SCHEDULER: (
         Task("Day board", "Book chairs and nurses so the day flows, and tell the pharmacy when doses are due."),
     ),
-    Role.INVENTORY: (
-        Task("Stock", "Lots, expiry, reorder points, purchase orders and recalls."),
-    ),
-    Role.BIOMED: (
-        Task("Equipment", "Pumps and devices: calibration, inspection, battery and alarm checks, repairs."),
-    ),
+    Role.INVENTORY: (Task("Stock", "Lots, expiry, reorder points, purchase orders and recalls."),),
+    Role.BIOMED: (Task("Equipment", "Pumps and devices: calibration, inspection, battery and alarm checks, repairs."),),
     Role.QUALITY: (
         Task("Audit trail", "Report and export who did what and when; check the chain is intact.", "audit:report"),
         Task("Compliance", "Environmental monitoring, cleaning, competency and incidents."),

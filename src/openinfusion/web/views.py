@@ -65,6 +65,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as error:  # any database failure means not healthy
         database = f"error: {type(error).__name__}"
     healthy = database == "ok"
-    body = {"status": "ok" if healthy else "unavailable", "version": __version__, "database": database,
-            "database_vendor": connection.vendor}
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "version": __version__,
+        "database": database,
+        "database_vendor": connection.vendor,
+    }
     return JsonResponse(body, status=200 if healthy else 503)

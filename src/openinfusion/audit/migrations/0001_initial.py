@@ -6,48 +6,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditChainHead',
+            name="AuditChainHead",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('last_event_id', models.BigIntegerField(default=0)),
-                ('last_hash', models.CharField(max_length=64)),
-                ('count', models.BigIntegerField(default=0)),
+                ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ("last_event_id", models.BigIntegerField(default=0)),
+                ("last_hash", models.CharField(max_length=64)),
+                ("count", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(help_text='UTC time from the server clock')),
-                ('actor_username', models.CharField(help_text="As typed for failed sign-ins; 'system' for jobs", max_length=150)),
-                ('action', models.CharField(help_text='area:subject:verb, e.g. accounts:user:created', max_length=100)),
-                ('outcome', models.CharField(choices=[('done', 'Done'), ('refused', 'Refused')], default='done', max_length=10)),
-                ('entity_type', models.CharField(blank=True, max_length=60)),
-                ('entity_id', models.CharField(blank=True, max_length=60)),
-                ('patient_id', models.CharField(blank=True, help_text='Patient the record concerns, if any', max_length=60)),
-                ('before', models.JSONField(blank=True, null=True)),
-                ('after', models.JSONField(blank=True, null=True)),
-                ('reason', models.TextField(blank=True)),
-                ('signature_meaning', models.CharField(blank=True, max_length=30)),
-                ('request_id', models.CharField(blank=True, max_length=36)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(help_text="UTC time from the server clock")),
+                (
+                    "actor_username",
+                    models.CharField(help_text="As typed for failed sign-ins; 'system' for jobs", max_length=150),
+                ),
+                ("action", models.CharField(help_text="area:subject:verb, e.g. accounts:user:created", max_length=100)),
+                (
+                    "outcome",
+                    models.CharField(choices=[("done", "Done"), ("refused", "Refused")], default="done", max_length=10),
+                ),
+                ("entity_type", models.CharField(blank=True, max_length=60)),
+                ("entity_id", models.CharField(blank=True, max_length=60)),
+                (
+                    "patient_id",
+                    models.CharField(blank=True, help_text="Patient the record concerns, if any", max_length=60),
+                ),
+                ("before", models.JSONField(blank=True, null=True)),
+                ("after", models.JSONField(blank=True, null=True)),
+                ("reason", models.TextField(blank=True)),
+                ("signature_meaning", models.CharField(blank=True, max_length=30)),
+                ("request_id", models.CharField(blank=True, max_length=36)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.site",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['at'], name='audit_audit_at_c42b4b_idx'), models.Index(fields=['action', 'at'], name='audit_audit_action_d1703a_idx'), models.Index(fields=['actor_username', 'at'], name='audit_audit_actor_u_39fe5f_idx'), models.Index(fields=['patient_id', 'at'], name='audit_audit_patient_75268e_idx'), models.Index(fields=['entity_type', 'entity_id'], name='audit_audit_entity__0bff9a_idx')],
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(fields=["at"], name="audit_audit_at_c42b4b_idx"),
+                    models.Index(fields=["action", "at"], name="audit_audit_action_d1703a_idx"),
+                    models.Index(fields=["actor_username", "at"], name="audit_audit_actor_u_39fe5f_idx"),
+                    models.Index(fields=["patient_id", "at"], name="audit_audit_patient_75268e_idx"),
+                    models.Index(fields=["entity_type", "entity_id"], name="audit_audit_entity__0bff9a_idx"),
+                ],
             },
         ),
     ]
