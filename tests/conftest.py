@@ -81,6 +81,7 @@ def set_audit_triggers(enabled: bool) -> None:
     """Switch the append-only triggers on or off, as a database superuser could."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE needs no pending FK checks
             cursor.execute(f"ALTER TABLE audit_auditevent {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER")
         elif enabled:
             for statement in TRIGGERS.SQLITE:
