@@ -147,9 +147,13 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _register_routers() -> None:
     from openinfusion.accounts.api import router as accounts_router
     from openinfusion.audit.api import router as audit_router
+    from openinfusion.formulary.api import router as formulary_router
+    from openinfusion.inventory.api import router as inventory_router
 
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/formulary", formulary_router)
+    api.add_router("/inventory", inventory_router)
 
 
 @api.get("/version", operation_id="get_version", auth=allow(Action.PUBLIC))

@@ -64,4 +64,16 @@ def load_demo() -> list[DemoUser]:
                     first_name=person.first_name,
                     last_name=person.last_name,
                 )
+    _load_capabilities()
     return list(USERS)
+
+
+def _load_capabilities() -> None:
+    """Each capability adds its demo data on top of the people above."""
+    from openinfusion.formulary.importer import STARTER_FILES, import_formulary
+    from openinfusion.formulary.models import Drug
+    from openinfusion.inventory.demo import load_inventory_demo
+
+    if not Drug.objects.exists():
+        import_formulary(STARTER_FILES, actor=None)
+    load_inventory_demo()

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "openinfusion.web",
     "openinfusion.accounts",
     "openinfusion.audit",
+    "openinfusion.formulary",
+    "openinfusion.inventory",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,8 @@ urlpatterns = [
     path("logout/", views.sign_out, name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("audit/", include("openinfusion.audit.urls")),
+    path("formulary/", include("openinfusion.formulary.urls")),
+    path("inventory/", include("openinfusion.inventory.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
 ]

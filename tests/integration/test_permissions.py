@@ -25,6 +25,16 @@ EXPECTED: dict[str, str] = {
     "verify_audit_chain": "quality admin",
     "manage_users": "admin",
     "use_admin_site": "admin",
+    "view_formulary": "prescriber pharmacist technician nurse scheduler inventory biomed quality admin",
+    "manage_formulary": "pharmacist admin",
+    "view_stock": "pharmacist technician inventory nurse scheduler quality admin",
+    "receive_stock": "technician inventory pharmacist",
+    "move_stock": "technician inventory pharmacist",
+    "waste_stock": "technician inventory pharmacist",
+    "adjust_stock": "inventory pharmacist",
+    "quarantine_lot": "inventory pharmacist quality",
+    "trace_lot": "inventory pharmacist quality",
+    "manage_purchasing": "inventory pharmacist",
 }
 
 
@@ -37,7 +47,7 @@ class Route:
 
 def _sample_path(pattern: str) -> str:
     """Fill path converters with an id no record has, so allowed calls answer 404, not 403."""
-    path = re.sub(r"<(?:int:)?\w+>", "999999", pattern)
+    path = re.sub(r"<(?:\w+:)?\w+>", "999999", pattern)
     return re.sub(r"\{\w+\}", "999999", path)
 
 

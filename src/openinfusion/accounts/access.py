@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 from openinfusion.accounts.models import User
 from openinfusion.accounts.permissions import Action, is_allowed
 from openinfusion.audit.services import record_refusal
-from openinfusion.errors import NotAllowed, NotFound
+from openinfusion.errors import DomainError, NotAllowed, NotFound
 
 M = TypeVar("M", bound=Model)
 View = Callable[..., HttpResponseBase]
@@ -55,7 +55,14 @@ def requires(action: Action, *, methods: tuple[str, ...] = ("GET",)) -> Callable
                 check(request.user, action)
             except NotAllowed as error:
                 return render(request, "web/refused.html", {"error": error}, status=403)
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound as error:
+                # Another site's record and a record that does not exist look the same.
+                raise Http404(error.message) from None
+            except DomainError as error:
+                # A refusal the view did not show in place: say what was wrong, change nothing.
+                return render(request, "web/refused.html", {"error": error}, status=error.status)
 
         guarded.openinfusion_action = action  # type: ignore[attr-defined]
         guarded.openinfusion_methods = methods  # type: ignore[attr-defined]

@@ -50,6 +50,16 @@ class Action(StrEnum):
     VERIFY_AUDIT_CHAIN = "verify_audit_chain"
     MANAGE_USERS = "manage_users"
     USE_ADMIN_SITE = "use_admin_site"
+    VIEW_FORMULARY = "view_formulary"
+    MANAGE_FORMULARY = "manage_formulary"
+    VIEW_STOCK = "view_stock"
+    RECEIVE_STOCK = "receive_stock"
+    MOVE_STOCK = "move_stock"
+    WASTE_STOCK = "waste_stock"
+    ADJUST_STOCK = "adjust_stock"
+    QUARANTINE_LOT = "quarantine_lot"
+    TRACE_LOT = "trace_lot"
+    MANAGE_PURCHASING = "manage_purchasing"
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -62,6 +72,18 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VERIFY_AUDIT_CHAIN: frozenset({Role.QUALITY, Role.ADMIN}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.USE_ADMIN_SITE: frozenset({Role.ADMIN}),
+    Action.VIEW_FORMULARY: ALL_ROLES,
+    Action.MANAGE_FORMULARY: frozenset({Role.PHARMACIST, Role.ADMIN}),
+    Action.VIEW_STOCK: frozenset(
+        {Role.PHARMACIST, Role.TECHNICIAN, Role.INVENTORY, Role.NURSE, Role.SCHEDULER, Role.QUALITY, Role.ADMIN}
+    ),
+    Action.RECEIVE_STOCK: frozenset({Role.TECHNICIAN, Role.INVENTORY, Role.PHARMACIST}),
+    Action.MOVE_STOCK: frozenset({Role.TECHNICIAN, Role.INVENTORY, Role.PHARMACIST}),
+    Action.WASTE_STOCK: frozenset({Role.TECHNICIAN, Role.INVENTORY, Role.PHARMACIST}),
+    Action.ADJUST_STOCK: frozenset({Role.INVENTORY, Role.PHARMACIST}),
+    Action.QUARANTINE_LOT: frozenset({Role.INVENTORY, Role.PHARMACIST, Role.QUALITY}),
+    Action.TRACE_LOT: frozenset({Role.INVENTORY, Role.PHARMACIST, Role.QUALITY}),
+    Action.MANAGE_PURCHASING: frozenset({Role.INVENTORY, Role.PHARMACIST}),
 }
 
 

@@ -26,11 +26,14 @@ TASKS: dict[Role, tuple[Task, ...]] = {
     Role.PHARMACIST: (
         Task("Verify orders", "Check dose, labs, allergies and cumulative dose; sign electronically."),
         Task("Final check", "Review scans, weights and photos of prepared doses; sign to release the label."),
+        Task("Formulary", "Drugs, products, hazard groups, limits and stability.", "formulary:browser"),
+        Task("Recall and trace", "Quarantine a lot and find every package of it.", "inventory:recall"),
         Task("Audit trail", "Look up who did what and when.", "audit:report"),
     ),
     Role.TECHNICIAN: (
         Task("Compounding queue", "Prepare released doses step by step: scan every component and weigh."),
-        Task("Receive stock", "Scan GS1 barcodes of delivered packages into inventory."),
+        Task("Receive stock", "Scan GS1 barcodes of delivered packages into inventory.", "inventory:receive"),
+        Task("Stock", "What is on each shelf, by lot and expiry.", "inventory:stock"),
     ),
     Role.NURSE: (
         Task("Chair board", "See today's patients and the live status of each dose."),
@@ -39,11 +42,18 @@ TASKS: dict[Role, tuple[Task, ...]] = {
     Role.SCHEDULER: (
         Task("Day board", "Book chairs and nurses so the day flows, and tell the pharmacy when doses are due."),
     ),
-    Role.INVENTORY: (Task("Stock", "Lots, expiry, reorder points, purchase orders and recalls."),),
+    Role.INVENTORY: (
+        Task("Stock", "Lots and expiry by location.", "inventory:stock"),
+        Task("Receive stock", "Scan GS1 barcodes of delivered packages.", "inventory:receive"),
+        Task("Expiring", "Lots expiring within 30, 60 or 90 days.", "inventory:expiring"),
+        Task("Reorder", "Products below their reorder point and purchase orders.", "inventory:reorder"),
+        Task("Recall and trace", "Quarantine a lot and find every package of it.", "inventory:recall"),
+    ),
     Role.BIOMED: (Task("Equipment", "Pumps and devices: calibration, inspection, battery and alarm checks, repairs."),),
     Role.QUALITY: (
         Task("Audit trail", "Report and export who did what and when; check the chain is intact.", "audit:report"),
         Task("Compliance", "Environmental monitoring, cleaning, competency and incidents."),
+        Task("Recall and trace", "Quarantine a lot and find every package of it.", "inventory:recall"),
     ),
     Role.ADMIN: (
         Task("People and roles", "Add people, give roles at sites, unlock and deactivate accounts.", "admin:index"),

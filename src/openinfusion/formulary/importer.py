@@ -1,0 +1,275 @@
+"""Load or update the formulary from YAML (``drugs:`` and/or ``products:`` lists).
+
+Every row is validated first; a bad row is reported with its file and line, and then nothing is
+written. A good file is applied in one transaction (drugs by key, products by NDC) with one audit
+event. The bundled starter data lives in ``formulary/data/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from openinfusion.audit.services import audited, record
+from openinfusion.clinical import codes
+from openinfusion.errors import DomainError, InvalidInput
+from openinfusion.formulary.models import Category, Container, DoseBasis, Drug, Form, Product, ReleasePolicy, Storage
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+STARTER_FILES = (DATA_DIR / "drugs.yaml", DATA_DIR / "products.yaml")
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Amount(_Row):
+    value: Decimal = Field(gt=0)
+    unit: str
+
+
+class Range(_Row):
+    min: Decimal | None = Field(default=None, ge=0)
+    max: Decimal | None = Field(default=None, ge=0)
+    unit: str = ""
+
+
+class Stability(_Row):
+    storage: Literal["room", "refrigerator", "freezer"]
+    hours: Decimal = Field(gt=0)
+    source: str = ""
+
+
+class DrugRow(_Row):
+    key: str = Field(pattern=r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
+    generic_name: str
+    tall_man: str | None = None
+    drug_class: str = ""
+    category: Category
+    niosh_group: Literal[1, 2, 3] | None = None
+    high_alert: bool = False
+    routes_allowed: list[str] = []
+    routes_forbidden: list[str] = []
+    dose_basis: DoseBasis = DoseBasis.FLAT
+    usual_dose: Range | None = None
+    max_single_dose: Amount | None = None
+    lifetime_limit: Amount | None = None
+    rounding_threshold_pct: Decimal | None = Field(default=None, ge=0, le=25)
+    compatible_diluents: list[str] = []
+    incompatible_diluents: list[str] = []
+    concentration_range: Range | None = None
+    stability_after_preparation: list[Stability] = []
+    protect_from_light: bool = False
+    filter: str | None = None
+    usual_infusion_minutes: int | Range | None = None
+    renal_adjustment: bool = False
+    release_policy: ReleasePolicy = ReleasePolicy.IMMEDIATE
+    premix_eligible: bool = False
+    education_leaflet: str | None = None
+    source: str | None = None
+    sources: list[Any] = []
+
+    @field_validator("routes_forbidden")
+    @classmethod
+    def forbidden_not_allowed(cls, value: list[str], info: Any) -> list[str]:
+        clash = set(value) & set(info.data.get("routes_allowed", []))
+        if clash:
+            raise ValueError(f"route(s) {', '.join(sorted(clash))} are both allowed and forbidden")
+        return value
+
+
+class Strength(_Row):
+    amount: Decimal = Field(gt=0)
+    unit: str
+    per_volume: Decimal | None = Field(default=None, gt=0)
+    volume_unit: str = "mL"
+
+
+class Reconstitution(_Row):
+    diluent: str
+    volume_ml: Decimal = Field(gt=0)
+
+
+class ProductRow(_Row):
+    drug: str
+    ndc: str
+    labeler: str = ""
+    manufacturer: str = ""
+    strength: Strength
+    total_volume_ml: Decimal | None = Field(default=None, gt=0)
+    form: Form
+    container: Container
+    reconstitution: Reconstitution | None = None
+    specific_gravity: Decimal | None = Field(default=None, gt=Decimal("0.5"), lt=Decimal("2"))
+    storage: Storage = Storage.ROOM
+    protect_from_light: bool = False
+    unit_cost_usd: Decimal | None = Field(default=None, ge=0)
+    source: str = ""
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Remembers the line each mapping starts on, so errors can name it."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping: dict[str, Any] = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    drugs_created: int
+    drugs_updated: int
+    products_created: int
+    products_updated: int
+
+
+def _read(paths: Iterable[Path]) -> tuple[list[tuple[str, int, DrugRow]], list[tuple[str, int, ProductRow]], list[str]]:
+    drugs: list[tuple[str, int, DrugRow]] = []
+    products: list[tuple[str, int, ProductRow]] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader) or {}  # noqa: S506 - SafeLoader subclass
+        except (OSError, yaml.YAMLError) as error:
+            problems.append(f"{path.name}: cannot be read as YAML ({error})")
+            continue
+        for section, model, sink in (("drugs", DrugRow, drugs), ("products", ProductRow, products)):
+            for row in document.get(section, []) or []:
+                line = row.pop("__line__", 0) if isinstance(row, dict) else 0
+                try:
+                    sink.append((path.name, line, model.model_validate(row)))  # type: ignore[arg-type]
+                except ValidationError as error:
+                    label = row.get("key") or row.get("ndc") or "?"
+                    for e in error.errors():
+                        field = ".".join(str(p) for p in e["loc"])
+                        problems.append(f"{path.name} line {line} ({section[:-1]} {label}): {field}: {e['msg']}")
+    return drugs, products, problems
+
+
+def _check_references(drugs: list[tuple[str, int, DrugRow]], products: list[tuple[str, int, ProductRow]]) -> list[str]:
+    problems: list[str] = []
+    keys = [row.key for _, _, row in drugs]
+    for name, line, drug in drugs:
+        if keys.count(drug.key) > 1:
+            problems.append(f"{name} line {line}: drug key {drug.key} appears more than once")
+    known = set(keys) | set(Drug.objects.values_list("key", flat=True))
+    seen: dict[str, int] = {}
+    for name, line, row in products:
+        if row.drug not in known:
+            problems.append(f"{name} line {line}: product {row.ndc} names unknown drug {row.drug!r}")
+        try:
+            ndc11 = codes.ndc_to_ndc11(row.ndc)
+        except DomainError as error:
+            problems.append(f"{name} line {line}: NDC {row.ndc}: {error.message}")
+            continue
+        if ndc11 in seen:
+            problems.append(f"{name} line {line}: NDC {row.ndc} already given on line {seen[ndc11]}")
+        seen[ndc11] = line
+    return problems
+
+
+def _drug_fields(row: DrugRow) -> dict[str, Any]:
+    minutes = row.usual_infusion_minutes
+    low, high = (
+        (minutes, minutes) if isinstance(minutes, int) else ((minutes.min, minutes.max) if minutes else (None, None))
+    )
+    dose = row.usual_dose or Range()
+    concentration = row.concentration_range or Range()
+    return {
+        "generic_name": row.generic_name,
+        "tall_man": row.tall_man or "",
+        "drug_class": row.drug_class,
+        "category": row.category,
+        "niosh_group": row.niosh_group,
+        "high_alert": row.high_alert,
+        "routes_allowed": row.routes_allowed,
+        "routes_forbidden": row.routes_forbidden,
+        "dose_basis": row.dose_basis,
+        "usual_dose_min": dose.min,
+        "usual_dose_max": dose.max,
+        "usual_dose_unit": dose.unit,
+        "max_single_dose": row.max_single_dose.value if row.max_single_dose else None,
+        "max_single_dose_unit": row.max_single_dose.unit if row.max_single_dose else "",
+        "lifetime_limit": row.lifetime_limit.value if row.lifetime_limit else None,
+        "lifetime_limit_unit": row.lifetime_limit.unit if row.lifetime_limit else "",
+        "rounding_threshold_pct": row.rounding_threshold_pct,
+        "compatible_diluents": row.compatible_diluents,
+        "incompatible_diluents": row.incompatible_diluents,
+        "concentration_min": concentration.min,
+        "concentration_max": concentration.max,
+        "concentration_unit": concentration.unit,
+        "stability": [
+            {"storage": s.storage, "hours": str(s.hours), "source": s.source} for s in row.stability_after_preparation
+        ],
+        "protect_from_light": row.protect_from_light,
+        "filter": row.filter or "",
+        "infusion_minutes_min": low,
+        "infusion_minutes_max": high,
+        "renal_adjustment": row.renal_adjustment,
+        "release_policy": row.release_policy,
+        "premix_eligible": row.premix_eligible,
+        "education_leaflet": row.education_leaflet or row.key,
+        "sources": [row.source] if row.source else [str(s) for s in row.sources],
+    }
+
+
+def _product_fields(row: ProductRow, drugs: dict[str, Drug]) -> dict[str, Any]:
+    return {
+        "drug": drugs[row.drug],
+        "ndc_labelled": row.ndc,
+        "gtin14": codes.ndc_to_gtin14(row.ndc),
+        "labeler": row.labeler or row.manufacturer,
+        "strength_amount": row.strength.amount,
+        "strength_unit": row.strength.unit,
+        "strength_volume": row.strength.per_volume,
+        "strength_volume_unit": row.strength.volume_unit if row.strength.per_volume else "",
+        "total_volume_ml": row.total_volume_ml,
+        "form": row.form,
+        "container": row.container,
+        "reconstitution_diluent": row.reconstitution.diluent if row.reconstitution else "",
+        "reconstitution_volume_ml": row.reconstitution.volume_ml if row.reconstitution else None,
+        "specific_gravity": row.specific_gravity,
+        "storage": row.storage,
+        "protect_from_light": row.protect_from_light,
+        "unit_cost": row.unit_cost_usd,
+        "source": row.source,
+        "active": True,
+    }
+
+
+@audited("formulary:import:load")
+def import_formulary(paths: Iterable[Path], *, actor: Any | None) -> ImportResult:
+    """Validate every row of every file, then load all of it or none of it."""
+    paths = list(paths)
+    drug_rows, product_rows, problems = _read(paths)
+    problems += _check_references(drug_rows, product_rows)
+    if problems:
+        shown = "\n".join(problems[:20]) + (f"\n… and {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise InvalidInput(
+            f"The formulary file has {len(problems)} problem(s); nothing was loaded.\n{shown}",
+            code="BAD_FORMULARY_FILE",
+            details={"problems": problems},
+        )
+    counts = {"drugs_created": 0, "drugs_updated": 0, "products_created": 0, "products_updated": 0}
+    for _, _, drug_row in drug_rows:
+        _, created = Drug.objects.update_or_create(key=drug_row.key, defaults=_drug_fields(drug_row))
+        counts["drugs_created" if created else "drugs_updated"] += 1
+    drugs = {d.key: d for d in Drug.objects.all()}
+    for _, _, row in product_rows:
+        _, created = Product.objects.update_or_create(
+            ndc11=codes.ndc_to_ndc11(row.ndc), defaults=_product_fields(row, drugs)
+        )
+        counts["products_created" if created else "products_updated"] += 1
+    record("formulary:import:loaded", actor=actor, after={"files": [p.name for p in paths], **counts})
+    return ImportResult(**counts)

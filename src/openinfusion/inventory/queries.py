@@ -1,0 +1,67 @@
+"""Read-only questions about stock: on hand by location, first-expiry-first-out picks, expiring
+lots, and the recall trace."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet, Sum
+
+from openinfusion.inventory.models import Lot, LotStatus, MovementKind, StockBalance, StockMovement
+
+
+def stock_on_hand(site_ids: set[int], location_id: int | None = None) -> QuerySet[StockBalance]:
+    balances = StockBalance.objects.filter(location__site__in=site_ids, quantity__gt=0).select_related(
+        "lot__product__drug", "location"
+    )
+    if location_id is not None:
+        balances = balances.filter(location_id=location_id)
+    return balances.order_by("location__name", "lot__product__drug__generic_name", "lot__expiry")
+
+
+def fefo_pick(product_id: int, location_id: int, today: dt.date) -> list[StockBalance]:
+    """Usable lots of a product at a location, first expiry first; expired, recalled and
+    quarantined lots are never offered."""
+    return list(
+        StockBalance.objects.filter(
+            lot__product_id=product_id,
+            location_id=location_id,
+            quantity__gt=0,
+            lot__status=LotStatus.AVAILABLE,
+            lot__expiry__gte=today,
+        )
+        .select_related("lot")
+        .order_by("lot__expiry", "lot__received_at", "lot_id")
+    )
+
+
+def expiring(site_ids: set[int], today: dt.date, days: int) -> QuerySet[StockBalance]:
+    """Stock on the shelf that expires within ``days`` (already expired included, first)."""
+    return stock_on_hand(site_ids).filter(lot__expiry__lte=today + dt.timedelta(days=days)).order_by("lot__expiry")
+
+
+@dataclass(frozen=True)
+class Trace:
+    lot: Lot
+    on_hand: list[StockBalance]
+    consumed: list[StockMovement]
+    received: int
+    wasted: int
+    patients: list[dict[str, object]] = field(default_factory=list)
+
+
+def trace_lot(lot: Lot, site_ids: set[int]) -> Trace:
+    """Where every package of a lot went: what is still on the shelf (by location), every
+    consumption into a preparation (by reference), received and wasted totals."""
+    movements = StockMovement.objects.filter(lot=lot, location__site__in=site_ids)
+    totals = dict(movements.values_list("kind").annotate(total=Sum("quantity")).values_list("kind", "total"))
+    return Trace(
+        lot=lot,
+        on_hand=list(
+            StockBalance.objects.filter(lot=lot, quantity__gt=0, location__site__in=site_ids).select_related("location")
+        ),
+        consumed=list(movements.filter(kind=MovementKind.CONSUME).select_related("location", "actor").order_by("at")),
+        received=totals.get(MovementKind.RECEIVE, 0),
+        wasted=-totals.get(MovementKind.WASTE, 0),
+    )

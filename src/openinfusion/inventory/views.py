@@ -1,0 +1,220 @@
+"""Inventory screens: stock by location, receive (scanner-first), lot detail with its ledger,
+expiring, recall with its trace, reorder and purchase orders. Views parse, call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from openinfusion.accounts.access import requires
+from openinfusion.accounts.permissions import Action
+from openinfusion.errors import DomainError, InvalidInput
+from openinfusion.inventory import purchasing, queries, scanning, services
+from openinfusion.inventory.models import Location, Lot, PurchaseOrder
+
+
+def _locations(request: HttpRequest) -> list[Location]:
+    return list(Location.objects.filter(site__in=request.user.site_ids(), active=True).select_related("site"))  # type: ignore[union-attr]
+
+
+def _int(value: str | None, field: str) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise InvalidInput(f"{field} must be a whole number.", code="BAD_QUANTITY") from None
+
+
+@requires(Action.VIEW_STOCK)
+def stock(request: HttpRequest) -> HttpResponse:
+    location_id = request.GET.get("location")
+    balances = queries.stock_on_hand(request.user.site_ids(), int(location_id) if location_id else None)  # type: ignore[union-attr]
+    context = {
+        "balances": balances,
+        "locations": _locations(request),
+        "today": timezone.localdate(),
+        "selected": location_id,
+    }
+    return render(request, "inventory/stock.html", context)
+
+
+@requires(Action.RECEIVE_STOCK, methods=("GET", "POST"))
+def receive(request: HttpRequest) -> HttpResponse:
+    result: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            package = _package(request)
+            receipt = services.receive_stock(
+                actor=request.user,  # type: ignore[arg-type]
+                package=package,
+                location_id=_int(request.POST.get("location"), "Location"),
+                quantity=_int(request.POST.get("quantity"), "Quantity"),
+                reason=request.POST.get("reason", ""),
+            )
+        except DomainError as error:
+            result = {"error": error}
+        else:
+            result = {"receipt": receipt}
+    context = {
+        "locations": _locations(request),
+        "result": result,
+        "last_location": request.POST.get("location"),
+        "today": timezone.localdate(),
+    }
+    template = "inventory/_receive_result.html" if request.htmx else "inventory/receive.html"  # type: ignore[attr-defined]
+    status = 200 if not result.get("error") else result["error"].status
+    return render(request, template, context, status=status if not request.htmx else 200)  # type: ignore[attr-defined]
+
+
+def _package(request: HttpRequest) -> scanning.PackageEntry:
+    return scanning.PackageEntry(
+        scan=request.POST.get("scan", ""),
+        ndc=request.POST.get("ndc", ""),
+        lot=request.POST.get("lot", ""),
+        expiry=request.POST.get("expiry", ""),
+    )
+
+
+@requires(Action.VIEW_STOCK, methods=("GET",))
+def lot_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
+    lot = services.lot_for(request.user, lot_id)  # type: ignore[arg-type]
+    return render(request, "inventory/lot.html", _lot_context(request, lot))
+
+
+def _lot_context(request: HttpRequest, lot: Lot) -> dict[str, Any]:
+    site_ids = request.user.site_ids()  # type: ignore[union-attr]
+    return {
+        "lot": lot,
+        "status": lot.effective_status(timezone.localdate()),
+        "balances": lot.balances.filter(location__site__in=site_ids, quantity__gt=0).select_related("location"),
+        "movements": lot.movements.filter(location__site__in=site_ids).select_related("location", "actor"),
+        "trace": queries.trace_lot(lot, site_ids),
+        "locations": _locations(request),
+    }
+
+
+@requires(Action.QUARANTINE_LOT, methods=("POST",))
+def quarantine(request: HttpRequest, lot_id: int) -> HttpResponse:
+    try:
+        services.quarantine_lot(
+            lot_id,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),  # type: ignore[arg-type]
+            recall=request.POST.get("recall") == "on",
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Lot blocked: it can no longer be received, picked or used.")
+    return redirect("inventory:lot", lot_id=lot_id)
+
+
+@requires(Action.WASTE_STOCK, methods=("POST",))
+def waste(request: HttpRequest, lot_id: int) -> HttpResponse:
+    try:
+        services.waste_stock(
+            lot_id,
+            actor=request.user,
+            location_id=_int(request.POST.get("location"), "Location"),  # type: ignore[arg-type]
+            quantity=_int(request.POST.get("quantity"), "Quantity"),
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Waste recorded.")
+    return redirect("inventory:lot", lot_id=lot_id)
+
+
+@requires(Action.TRACE_LOT, methods=("GET",))
+def recall(request: HttpRequest) -> HttpResponse:
+    """Find a lot by number (or scan) to quarantine and trace it."""
+    number = request.GET.get("lot", "").strip()
+    if number.startswith("01") and len(number) > 20:
+        try:
+            number = scanning.from_scan(number).lot
+        except DomainError as error:
+            messages.error(request, error.message)
+            number = ""
+    site_ids = request.user.site_ids()  # type: ignore[union-attr]
+    lots: list[Lot] = (
+        list(
+            Lot.objects.filter(lot_number__iexact=number, movements__location__site__in=site_ids)
+            .distinct()
+            .select_related("product__drug")
+        )
+        if number
+        else []
+    )
+    if number and len(lots) == 1:
+        return redirect("inventory:lot", lot_id=lots[0].pk)
+    return render(request, "inventory/recall.html", {"lots": lots, "number": number})
+
+
+@requires(Action.VIEW_STOCK)
+def expiring(request: HttpRequest) -> HttpResponse:
+    days = request.GET.get("days", "30")
+    window = int(days) if days in {"30", "60", "90"} else 30
+    today = timezone.localdate()
+    rows = queries.expiring(request.user.site_ids(), today, window)  # type: ignore[union-attr]
+    return render(request, "inventory/expiring.html", {"balances": rows, "days": window, "today": today})
+
+
+@requires(Action.MANAGE_PURCHASING, methods=("GET", "POST"))
+def reorder(request: HttpRequest) -> HttpResponse:
+    site_ids = request.user.site_ids()  # type: ignore[union-attr]
+    suggestions = purchasing.reorder_suggestions(site_ids, timezone.localdate())
+    if request.method == "POST":
+        supplier_id = _int(request.POST.get("supplier"), "Supplier")
+        chosen = [s for supplier, rows in suggestions.items() if supplier.pk == supplier_id for s in rows]
+        by_location: dict[int, dict[int, int]] = {}
+        for s in chosen:
+            by_location.setdefault(s.par_level.location_id, {})[s.par_level.product_id] = s.quantity
+        try:
+            for location_id, lines in by_location.items():
+                purchasing.create_purchase_order(
+                    actor=request.user,
+                    supplier_id=supplier_id,  # type: ignore[arg-type]
+                    location_id=location_id,
+                    lines=lines,
+                )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Draft purchase order created from the suggestions.")
+        return redirect("inventory:purchase_orders")
+    return render(request, "inventory/reorder.html", {"suggestions": suggestions})
+
+
+@requires(Action.MANAGE_PURCHASING)
+def purchase_orders(request: HttpRequest) -> HttpResponse:
+    orders = (
+        PurchaseOrder.objects.filter(site__in=request.user.site_ids())
+        .select_related(  # type: ignore[union-attr]
+            "supplier", "location"
+        )
+        .prefetch_related("lines__product__drug")
+    )
+    return render(request, "inventory/purchase_orders.html", {"orders": orders})
+
+
+@requires(Action.MANAGE_PURCHASING, methods=("POST",))
+def purchase_order_action(request: HttpRequest, order_id: int, verb: str) -> HttpResponse:
+    version = _int(request.POST.get("version"), "Version")
+    try:
+        if verb == "send":
+            purchasing.send_purchase_order(order_id, actor=request.user, expected_version=version)  # type: ignore[arg-type]
+        elif verb == "cancel":
+            purchasing.cancel_purchase_order(
+                order_id,
+                actor=request.user,
+                expected_version=version,  # type: ignore[arg-type]
+                reason=request.POST.get("reason", ""),
+            )
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect(reverse("inventory:purchase_orders"))
