@@ -82,3 +82,10 @@ def get_visible(queryset: QuerySet[M], user: User, *, site_field: str = "site", 
     if row is None:
         raise NotFound(f"No such {queryset.model._meta.verbose_name} at your sites.")
     return row
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The user a guarded view acts for (``requires`` has already turned anonymous callers away)."""
+    user = request.user
+    assert isinstance(user, User), "signed_in() is for views behind @requires"
+    return user

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from pydantic import ValidationError
 
-from openinfusion.accounts.access import requires
+from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
 from openinfusion.audit.queries import AuditFilter, filtered_events
 from openinfusion.audit.verify import verify_chain
@@ -49,7 +49,7 @@ def _filters(request: HttpRequest) -> tuple[AuditFilter, str | None]:
 @requires(Action.VIEW_AUDIT)
 def report(request: HttpRequest) -> HttpResponse:
     filters, problem = _filters(request)
-    events = filtered_events(request.user, filters).order_by("-id")  # type: ignore[arg-type]
+    events = filtered_events(signed_in(request), filters).order_by("-id")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -74,7 +74,7 @@ class _Echo:
 @requires(Action.EXPORT_AUDIT)
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     filters, _ = _filters(request)
-    events = filtered_events(request.user, filters).order_by("id")  # type: ignore[arg-type]
+    events = filtered_events(signed_in(request), filters).order_by("id")
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:

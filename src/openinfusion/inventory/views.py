@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from openinfusion.accounts.access import requires
+from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
 from openinfusion.errors import DomainError, InvalidInput
 from openinfusion.inventory import purchasing, queries, scanning, services
@@ -19,7 +19,7 @@ from openinfusion.inventory.models import Location, Lot, PurchaseOrder
 
 
 def _locations(request: HttpRequest) -> list[Location]:
-    return list(Location.objects.filter(site__in=request.user.site_ids(), active=True).select_related("site"))  # type: ignore[union-attr]
+    return list(Location.objects.filter(site__in=signed_in(request).site_ids(), active=True).select_related("site"))
 
 
 def _int(value: str | None, field: str) -> int:
@@ -32,7 +32,7 @@ def _int(value: str | None, field: str) -> int:
 @requires(Action.VIEW_STOCK)
 def stock(request: HttpRequest) -> HttpResponse:
     location_id = request.GET.get("location")
-    balances = queries.stock_on_hand(request.user.site_ids(), int(location_id) if location_id else None)  # type: ignore[union-attr]
+    balances = queries.stock_on_hand(signed_in(request).site_ids(), int(location_id) if location_id else None)
     context = {
         "balances": balances,
         "locations": _locations(request),
@@ -49,7 +49,7 @@ def receive(request: HttpRequest) -> HttpResponse:
         try:
             package = _package(request)
             receipt = services.receive_stock(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=signed_in(request),
                 package=package,
                 location_id=_int(request.POST.get("location"), "Location"),
                 quantity=_int(request.POST.get("quantity"), "Quantity"),
@@ -81,12 +81,12 @@ def _package(request: HttpRequest) -> scanning.PackageEntry:
 
 @requires(Action.VIEW_STOCK, methods=("GET",))
 def lot_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
-    lot = services.lot_for(request.user, lot_id)  # type: ignore[arg-type]
+    lot = services.lot_for(signed_in(request), lot_id)
     return render(request, "inventory/lot.html", _lot_context(request, lot))
 
 
 def _lot_context(request: HttpRequest, lot: Lot) -> dict[str, Any]:
-    site_ids = request.user.site_ids()  # type: ignore[union-attr]
+    site_ids = signed_in(request).site_ids()
     return {
         "lot": lot,
         "status": lot.effective_status(timezone.localdate()),
@@ -102,8 +102,8 @@ def quarantine(request: HttpRequest, lot_id: int) -> HttpResponse:
     try:
         services.quarantine_lot(
             lot_id,
-            actor=request.user,
-            reason=request.POST.get("reason", ""),  # type: ignore[arg-type]
+            actor=signed_in(request),
+            reason=request.POST.get("reason", ""),
             recall=request.POST.get("recall") == "on",
         )
     except DomainError as error:
@@ -118,8 +118,8 @@ def waste(request: HttpRequest, lot_id: int) -> HttpResponse:
     try:
         services.waste_stock(
             lot_id,
-            actor=request.user,
-            location_id=_int(request.POST.get("location"), "Location"),  # type: ignore[arg-type]
+            actor=signed_in(request),
+            location_id=_int(request.POST.get("location"), "Location"),
             quantity=_int(request.POST.get("quantity"), "Quantity"),
             reason=request.POST.get("reason", ""),
         )
@@ -140,7 +140,7 @@ def recall(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             messages.error(request, error.message)
             number = ""
-    site_ids = request.user.site_ids()  # type: ignore[union-attr]
+    site_ids = signed_in(request).site_ids()
     lots: list[Lot] = (
         list(
             Lot.objects.filter(lot_number__iexact=number, movements__location__site__in=site_ids)
@@ -160,13 +160,13 @@ def expiring(request: HttpRequest) -> HttpResponse:
     days = request.GET.get("days", "30")
     window = int(days) if days in {"30", "60", "90"} else 30
     today = timezone.localdate()
-    rows = queries.expiring(request.user.site_ids(), today, window)  # type: ignore[union-attr]
+    rows = queries.expiring(signed_in(request).site_ids(), today, window)
     return render(request, "inventory/expiring.html", {"balances": rows, "days": window, "today": today})
 
 
 @requires(Action.MANAGE_PURCHASING, methods=("GET", "POST"))
 def reorder(request: HttpRequest) -> HttpResponse:
-    site_ids = request.user.site_ids()  # type: ignore[union-attr]
+    site_ids = signed_in(request).site_ids()
     suggestions = purchasing.reorder_suggestions(site_ids, timezone.localdate())
     if request.method == "POST":
         supplier_id = _int(request.POST.get("supplier"), "Supplier")
@@ -177,8 +177,8 @@ def reorder(request: HttpRequest) -> HttpResponse:
         try:
             for location_id, lines in by_location.items():
                 purchasing.create_purchase_order(
-                    actor=request.user,
-                    supplier_id=supplier_id,  # type: ignore[arg-type]
+                    actor=signed_in(request),
+                    supplier_id=supplier_id,
                     location_id=location_id,
                     lines=lines,
                 )
@@ -193,10 +193,8 @@ def reorder(request: HttpRequest) -> HttpResponse:
 @requires(Action.MANAGE_PURCHASING)
 def purchase_orders(request: HttpRequest) -> HttpResponse:
     orders = (
-        PurchaseOrder.objects.filter(site__in=request.user.site_ids())
-        .select_related(  # type: ignore[union-attr]
-            "supplier", "location"
-        )
+        PurchaseOrder.objects.filter(site__in=signed_in(request).site_ids())
+        .select_related("supplier", "location")
         .prefetch_related("lines__product__drug")
     )
     return render(request, "inventory/purchase_orders.html", {"orders": orders})
@@ -207,12 +205,12 @@ def purchase_order_action(request: HttpRequest, order_id: int, verb: str) -> Htt
     version = _int(request.POST.get("version"), "Version")
     try:
         if verb == "send":
-            purchasing.send_purchase_order(order_id, actor=request.user, expected_version=version)  # type: ignore[arg-type]
+            purchasing.send_purchase_order(order_id, actor=signed_in(request), expected_version=version)
         elif verb == "cancel":
             purchasing.cancel_purchase_order(
                 order_id,
-                actor=request.user,
-                expected_version=version,  # type: ignore[arg-type]
+                actor=signed_in(request),
+                expected_version=version,
                 reason=request.POST.get("reason", ""),
             )
     except DomainError as error:
