@@ -149,11 +149,15 @@ def _register_routers() -> None:
     from openinfusion.audit.api import router as audit_router
     from openinfusion.formulary.api import router as formulary_router
     from openinfusion.inventory.api import router as inventory_router
+    from openinfusion.orders.api import router as orders_router
+    from openinfusion.patients.api import router as patients_router
 
     api.add_router("/", accounts_router)
     api.add_router("/audit", audit_router)
     api.add_router("/formulary", formulary_router)
     api.add_router("/inventory", inventory_router)
+    api.add_router("/", patients_router)
+    api.add_router("/", orders_router)
 
 
 @api.get("/version", operation_id="get_version", auth=allow(Action.PUBLIC))

@@ -73,7 +73,9 @@ def _load_capabilities() -> None:
     from openinfusion.formulary.importer import STARTER_FILES, import_formulary
     from openinfusion.formulary.models import Drug
     from openinfusion.inventory.demo import load_inventory_demo
+    from openinfusion.orders.demo import load_orders_demo
 
     if not Drug.objects.exists():
         import_formulary(STARTER_FILES, actor=None)
     load_inventory_demo()
+    load_orders_demo()

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "openinfusion.audit",
     "openinfusion.formulary",
     "openinfusion.inventory",
+    "openinfusion.patients",
+    "openinfusion.orders",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,8 @@ urlpatterns = [
     path("audit/", include("openinfusion.audit.urls")),
     path("formulary/", include("openinfusion.formulary.urls")),
     path("inventory/", include("openinfusion.inventory.urls")),
+    path("patients/", include("openinfusion.patients.urls")),
+    path("orders/", include("openinfusion.orders.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
 ]

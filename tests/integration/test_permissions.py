@@ -35,6 +35,13 @@ EXPECTED: dict[str, str] = {
     "quarantine_lot": "inventory pharmacist quality",
     "trace_lot": "inventory pharmacist quality",
     "manage_purchasing": "inventory pharmacist",
+    "view_patients": "prescriber pharmacist technician nurse scheduler quality",
+    "manage_patients": "prescriber pharmacist nurse scheduler",
+    "record_observations": "prescriber pharmacist nurse",
+    "view_orders": "prescriber pharmacist technician nurse scheduler quality",
+    "write_orders": "prescriber",
+    "verify_orders": "pharmacist",
+    "cancel_orders": "prescriber pharmacist",
 }
 
 

@@ -60,6 +60,13 @@ class Action(StrEnum):
     QUARANTINE_LOT = "quarantine_lot"
     TRACE_LOT = "trace_lot"
     MANAGE_PURCHASING = "manage_purchasing"
+    VIEW_PATIENTS = "view_patients"
+    MANAGE_PATIENTS = "manage_patients"
+    RECORD_OBSERVATIONS = "record_observations"
+    VIEW_ORDERS = "view_orders"
+    WRITE_ORDERS = "write_orders"
+    VERIFY_ORDERS = "verify_orders"
+    CANCEL_ORDERS = "cancel_orders"
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -84,6 +91,17 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.QUARANTINE_LOT: frozenset({Role.INVENTORY, Role.PHARMACIST, Role.QUALITY}),
     Action.TRACE_LOT: frozenset({Role.INVENTORY, Role.PHARMACIST, Role.QUALITY}),
     Action.MANAGE_PURCHASING: frozenset({Role.INVENTORY, Role.PHARMACIST}),
+    Action.VIEW_PATIENTS: frozenset(
+        {Role.PRESCRIBER, Role.PHARMACIST, Role.TECHNICIAN, Role.NURSE, Role.SCHEDULER, Role.QUALITY}
+    ),
+    Action.MANAGE_PATIENTS: frozenset({Role.PRESCRIBER, Role.PHARMACIST, Role.NURSE, Role.SCHEDULER}),
+    Action.RECORD_OBSERVATIONS: frozenset({Role.PRESCRIBER, Role.PHARMACIST, Role.NURSE}),
+    Action.VIEW_ORDERS: frozenset(
+        {Role.PRESCRIBER, Role.PHARMACIST, Role.TECHNICIAN, Role.NURSE, Role.SCHEDULER, Role.QUALITY}
+    ),
+    Action.WRITE_ORDERS: frozenset({Role.PRESCRIBER}),
+    Action.VERIFY_ORDERS: frozenset({Role.PHARMACIST}),
+    Action.CANCEL_ORDERS: frozenset({Role.PRESCRIBER, Role.PHARMACIST}),
 }
 
 

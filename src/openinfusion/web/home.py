@@ -20,11 +20,12 @@ class Task:
 
 TASKS: dict[Role, tuple[Task, ...]] = {
     Role.PRESCRIBER: (
-        Task("Order therapy", "Start treatment plans from regimens and submit orders for verification."),
-        Task("Returned orders", "Answer orders a pharmacist returned with a reason."),
+        Task("Patients", "Charts with labs and trends; start treatment plans and submit orders.", "patients:list"),
+        Task("Returned orders", "Answer orders a pharmacist returned with a reason.", "orders:returned"),
     ),
     Role.PHARMACIST: (
-        Task("Verify orders", "Check dose, labs, allergies and cumulative dose; sign electronically."),
+        Task("Verify orders", "Check dose, labs, allergies and cumulative dose; sign electronically.", "orders:queue"),
+        Task("Patients", "Charts: measurements, labs, allergies, plans and orders.", "patients:list"),
         Task("Final check", "Review scans, weights and photos of prepared doses; sign to release the label."),
         Task("Formulary", "Drugs, products, hazard groups, limits and stability.", "formulary:browser"),
         Task("Recall and trace", "Quarantine a lot and find every package of it.", "inventory:recall"),
@@ -37,6 +38,7 @@ TASKS: dict[Role, tuple[Task, ...]] = {
     ),
     Role.NURSE: (
         Task("Chair board", "See today's patients and the live status of each dose."),
+        Task("Patients", "Record weights, labs and allergies.", "patients:list"),
         Task("Bedside administration", "Scan wristband and label, program the pump, record the infusion."),
     ),
     Role.SCHEDULER: (

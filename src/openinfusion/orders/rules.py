@@ -1,0 +1,644 @@
+"""Decision support for one order: pure functions over frozen facts, no Django, no clock.
+
+``check(facts)`` recalculates the dose from its basis with the patient's current measurements and
+returns every finding with a stable code, a severity and the numbers behind it. A hard stop blocks
+verification until the order is corrected; a warning needs a pharmacist's override reason; an info
+finding needs nothing. The services build the facts from the database (``orders.facts``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+
+from openinfusion.clinical import body, dosing, renal, rounding
+from openinfusion.clinical.cumulative import CumulativeDose, cumulative_dose
+from openinfusion.clinical.units import Quantity, conversion_factor, format_decimal, magnitude
+from openinfusion.errors import DomainError
+
+DEVIATION_WARN_PCT: Final = Decimal(5)
+"""Default: warn when the ordered dose differs from the calculated one by more than 5 %."""
+DEVIATION_STOP_RATIO: Final = Decimal(2)
+"""An ordered dose twice the calculated one (or half of it) is a slip, not a choice: hard stop."""
+WEIGHT_MAX_AGE: Final = dt.timedelta(days=30)
+WEIGHT_CHANGE_PCT: Final = Decimal(10)
+RENAL_CRCL_ML_MIN: Final = Decimal(60)
+DUPLICATE_WINDOW: Final = dt.timedelta(hours=12)
+
+
+class Severity(StrEnum):
+    HARD_STOP = "hard_stop"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Code(StrEnum):
+    IMPLAUSIBLE_MEASUREMENT = "IMPLAUSIBLE_MEASUREMENT"
+    MEASUREMENT_MISSING = "MEASUREMENT_MISSING"
+    STALE_MEASUREMENT = "STALE_MEASUREMENT"
+    DOSE_DEVIATION = "DOSE_DEVIATION"
+    UNIT_MISMATCH = "UNIT_MISMATCH"
+    DOSE_ABOVE_MAX = "DOSE_ABOVE_MAX"
+    CUMULATIVE_LIMIT = "CUMULATIVE_LIMIT"
+    LAB_HOLD = "LAB_HOLD"
+    LAB_MISSING = "LAB_MISSING"
+    RENAL_DOSING = "RENAL_DOSING"
+    ALLERGY = "ALLERGY"
+    DUPLICATE_THERAPY = "DUPLICATE_THERAPY"
+    CYCLE_TOO_EARLY = "CYCLE_TOO_EARLY"
+    ROUTE_FORBIDDEN = "ROUTE_FORBIDDEN"
+    DILUENT_INCOMPATIBLE = "DILUENT_INCOMPATIBLE"
+    CONCENTRATION_OUT_OF_RANGE = "CONCENTRATION_OUT_OF_RANGE"
+    INDICATION_MISMATCH = "INDICATION_MISMATCH"
+    ROUNDING_AVAILABLE = "ROUNDING_AVAILABLE"
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: Code
+    severity: Severity
+    message: str
+    numbers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Observed:
+    quantity: Quantity
+    taken_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LabValue:
+    value: Decimal
+    unit: str
+    taken_at: dt.datetime
+
+    def __str__(self) -> str:
+        return f"{format_decimal(self.value)} {self.unit}"
+
+
+@dataclass(frozen=True)
+class DrugFacts:
+    key: str
+    name: str
+    drug_class: str = ""
+    routes_allowed: tuple[str, ...] = ()
+    routes_forbidden: tuple[str, ...] = ()
+    max_single_dose: Quantity | None = None
+    lifetime_limit: Quantity | None = None
+    rounding_threshold_pct: Decimal | None = None
+    deviation_warn_pct: Decimal = DEVIATION_WARN_PCT
+    compatible_diluents: tuple[str, ...] = ()
+    incompatible_diluents: tuple[str, ...] = ()
+    concentration_min: Decimal | None = None
+    concentration_max: Decimal | None = None
+    concentration_unit: str = ""
+    renal_adjustment: bool = False
+    vial_sizes: tuple[Quantity, ...] = ()
+
+
+@dataclass(frozen=True)
+class HoldRule:
+    lab: str
+    op: str
+    value: Decimal
+    unit: str
+
+    def breached_by(self, value: Decimal) -> bool:
+        return value < self.value if self.op == "<" else value > self.value
+
+    def __str__(self) -> str:
+        return f"{self.lab.upper()} {self.op} {format_decimal(self.value)} {self.unit}"
+
+
+@dataclass(frozen=True)
+class PriorDose:
+    """A dose this patient already had of the same drug (for cumulative totals)."""
+
+    dose: Quantity
+    bsa_m2: Decimal | None = None
+    weight: Quantity | None = None
+
+
+@dataclass(frozen=True)
+class OtherOrder:
+    order_id: int
+    drug_key: str
+    drug_class: str
+    planned_start: dt.datetime
+    same_plan_day: bool = False
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    drug: DrugFacts
+    dose: Quantity
+    route: str
+    planned_start: dt.datetime
+    now: dt.datetime
+    basis: Quantity | None = None
+    reduction_pct: Decimal = Decimal(0)
+    max_dose: Quantity | None = None
+    diluent_key: str | None = None
+    volume_ml: Decimal | None = None
+    # the patient
+    age_years: int = 50
+    sex: body.Sex = body.Sex.FEMALE
+    height: Observed | None = None
+    weight: Observed | None = None
+    plan_weight_kg: Decimal | None = None
+    bsa_formula: body.BsaFormula = body.BsaFormula.MOSTELLER
+    weight_basis: renal.WeightBasis = renal.WeightBasis.ACTUAL
+    labs: dict[str, LabValue] = field(default_factory=dict)
+    allergies: tuple[tuple[str, bool, str], ...] = ()
+    """(substance, is_class, severity) per recorded allergy."""
+    diagnoses: tuple[str, ...] = ()
+    # the regimen and the history
+    indications: tuple[str, ...] = ()
+    hold_rules: tuple[HoldRule, ...] = ()
+    required_labs: tuple[str, ...] = ()
+    lab_max_age: dt.timedelta = dt.timedelta(days=3)
+    cycle_days: int | None = None
+    previous_cycle_start: dt.datetime | None = None
+    prior_doses: tuple[PriorDose, ...] = ()
+    other_orders: tuple[OtherOrder, ...] = ()
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """The dose the basis gives today, with every input used."""
+
+    dose: Quantity | None
+    inputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Review:
+    calculation: Calculation
+    findings: tuple[Finding, ...]
+
+    @property
+    def hard_stops(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.HARD_STOP)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+
+def check(facts: OrderFacts) -> Review:
+    """Every finding for one order, with the calculation they were made against."""
+    findings: list[Finding] = []
+    calculation = _calculate(facts, findings)
+    for rule in RULES:
+        findings.extend(rule(facts, calculation))
+    return Review(calculation, tuple(findings))
+
+
+def _calculate(facts: OrderFacts, findings: list[Finding]) -> Calculation:
+    inputs: dict[str, str] = {}
+    if facts.basis is None:
+        return Calculation(None, inputs)
+    inputs["basis"] = str(facts.basis)
+    kind = dosing.basis_kind(facts.basis.unit)
+    try:
+        bsa, weight, gfr = _patient_inputs(facts, kind, inputs)
+        calculated = dosing.dose_from_basis(
+            facts.basis,
+            bsa_m2=bsa,
+            weight=weight,
+            gfr_ml_min=gfr,
+            max_dose=facts.max_dose or facts.drug.max_single_dose,
+        )
+    except DomainError as error:
+        code = Code(error.code) if error.code in Code.__members__ else Code.MEASUREMENT_MISSING
+        findings.append(Finding(code, Severity.HARD_STOP, f"{error.message} The dose cannot be checked.", inputs))
+        return Calculation(None, inputs)
+    dose = calculated.dose
+    if facts.reduction_pct:
+        dose = dosing.reduce_dose(dose, facts.reduction_pct)
+        inputs["reduction"] = f"{format_decimal(facts.reduction_pct)} %"
+    if calculated.capped_at_max:
+        inputs["capped_at"] = str(calculated.dose)
+    inputs["calculated"] = str(dose)
+    return Calculation(dose, inputs)
+
+
+def _patient_inputs(
+    facts: OrderFacts, kind: dosing.BasisKind, inputs: dict[str, str]
+) -> tuple[Decimal | None, Quantity | None, Decimal | None]:
+    bsa = weight = gfr = None
+    if kind in (dosing.BasisKind.PER_BSA, dosing.BasisKind.PER_WEIGHT, dosing.BasisKind.AUC):
+        weight = _required(facts.weight, "weight").quantity
+        inputs["weight"] = str(weight)
+    if kind is dosing.BasisKind.PER_BSA:
+        height = _required(facts.height, "height").quantity
+        assert weight is not None
+        area = body.body_surface_area(height, weight, facts.bsa_formula)
+        bsa = area.m2
+        inputs.update(height=str(height), bsa_m2=format_decimal(bsa), bsa_formula=facts.bsa_formula.value)
+    if kind is dosing.BasisKind.AUC:
+        gfr = _clearance(facts, inputs)
+    return bsa, weight, gfr
+
+
+def _required(observed: Observed | None, what: str) -> Observed:
+    if observed is None:
+        raise DomainError(f"No {what} is recorded for this patient.", code="MEASUREMENT_MISSING")
+    return observed
+
+
+def _clearance(facts: OrderFacts, inputs: dict[str, str]) -> Decimal:
+    scr = facts.labs.get("scr")
+    if scr is None or facts.weight is None:
+        raise DomainError("No serum creatinine is recorded, so the GFR for Calvert is unknown.", code="LAB_MISSING")
+    clearance = renal.cockcroft_gault(
+        age_years=facts.age_years,
+        sex=facts.sex,
+        weight=facts.weight.quantity,
+        scr=Quantity(scr.value, scr.unit),
+        height=facts.height.quantity if facts.height else None,
+        weight_basis=facts.weight_basis,
+    )
+    inputs.update(scr=str(scr), crcl_ml_min=format_decimal(clearance.ml_min), age=str(facts.age_years))
+    return clearance.ml_min
+
+
+Rule = Callable[[OrderFacts, Calculation], Iterator[Finding]]
+
+
+def stale_measurement(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    if facts.basis is None or facts.weight is None or dosing.basis_kind(facts.basis.unit) is dosing.BasisKind.FLAT:
+        return
+    age = facts.now - facts.weight.taken_at
+    if age > WEIGHT_MAX_AGE:
+        yield Finding(
+            Code.STALE_MEASUREMENT,
+            Severity.WARNING,
+            f"The weight used is {age.days} days old (taken {facts.weight.taken_at:%Y-%m-%d}). Weigh the patient.",
+            {"weight": str(facts.weight.quantity), "age_days": str(age.days)},
+        )
+    if facts.plan_weight_kg:
+        now_kg = magnitude(facts.weight.quantity, "kg", what="weight")
+        change = (now_kg - facts.plan_weight_kg) / facts.plan_weight_kg * 100
+        if abs(change) > WEIGHT_CHANGE_PCT:
+            yield Finding(
+                Code.STALE_MEASUREMENT,
+                Severity.WARNING,
+                f"Weight changed {format_decimal(change, 1)} % since the plan was written "
+                f"({format_decimal(facts.plan_weight_kg)} kg → {format_decimal(now_kg)} kg). Recalculate the doses.",
+                {"plan_weight_kg": format_decimal(facts.plan_weight_kg), "weight_kg": format_decimal(now_kg)},
+            )
+
+
+def dose_against_calculation(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    if calc.dose is None:
+        return
+    numbers = {"ordered": str(facts.dose), "calculated": str(calc.dose)}
+    try:
+        factor = conversion_factor(facts.dose.unit, calc.dose.unit)
+    except DomainError:
+        yield Finding(
+            Code.UNIT_MISMATCH,
+            Severity.HARD_STOP,
+            f"The order is in {facts.dose.unit} but the basis gives {calc.dose.unit}; these cannot be compared. "
+            "Return the order to the prescriber.",
+            numbers,
+        )
+        return
+    ordered = facts.dose.value * factor
+    ratio = ordered / calc.dose.value
+    if facts.dose.unit != calc.dose.unit and (ratio < Decimal("0.002") or ratio > 500):
+        yield Finding(
+            Code.UNIT_MISMATCH,
+            Severity.HARD_STOP,
+            f"{facts.dose} is {format_decimal(ratio, 4)} × the calculated {calc.dose}: probably {calc.dose.unit} "
+            f"was meant, not {facts.dose.unit}. Return the order to the prescriber.",
+            numbers,
+        )
+        return
+    deviation = (ratio - 1) * 100
+    numbers["deviation_pct"] = format_decimal(deviation, 1)
+    if ratio >= DEVIATION_STOP_RATIO or ratio <= 1 / DEVIATION_STOP_RATIO:
+        yield Finding(
+            Code.DOSE_DEVIATION,
+            Severity.HARD_STOP,
+            f"Ordered {facts.dose} is {format_decimal(ratio, 2)} × the calculated {calc.dose}: a slip, not a "
+            "rounding. Return the order to the prescriber.",
+            numbers,
+        )
+    elif abs(deviation) > facts.drug.deviation_warn_pct:
+        yield Finding(
+            Code.DOSE_DEVIATION,
+            Severity.WARNING,
+            f"Ordered {facts.dose} differs {format_decimal(deviation, 1)} % from the calculated {calc.dose} "
+            f"(policy {format_decimal(facts.drug.deviation_warn_pct)} %).",
+            numbers,
+        )
+
+
+def dose_above_max(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    cap = facts.max_dose or facts.drug.max_single_dose
+    if cap is None:
+        return
+    try:
+        over = magnitude(facts.dose, cap.unit, what="ordered dose") > cap.value
+    except DomainError:
+        return  # a dose in another dimension is UNIT_MISMATCH's finding
+    if over:
+        yield Finding(
+            Code.DOSE_ABOVE_MAX,
+            Severity.HARD_STOP,
+            f"{facts.dose} is above the maximum single dose of {facts.drug.name}, {cap}.",
+            {"ordered": str(facts.dose), "max": str(cap)},
+        )
+
+
+def cumulative_total(facts: OrderFacts, calc: Calculation) -> CumulativeDose | None:
+    """Lifetime total of the drug before and after this dose, in the limit's unit (None: no limit)."""
+    limit = facts.drug.lifetime_limit
+    if limit is None:
+        return None
+    given = [_in_limit_unit(p.dose, limit.unit, p.bsa_m2, p.weight) for p in facts.prior_doses]
+    bsa = Decimal(calc.inputs["bsa_m2"]) if "bsa_m2" in calc.inputs else None
+    weight = facts.weight.quantity if facts.weight else None
+    return cumulative_dose(given, limit, _in_limit_unit(facts.dose, limit.unit, bsa, weight))
+
+
+def cumulative_limit(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    try:
+        total = cumulative_total(facts, calc)
+    except DomainError as error:
+        yield Finding(Code.CUMULATIVE_LIMIT, Severity.WARNING, f"Cumulative dose cannot be totalled: {error.message}")
+        return
+    if total is not None and total.exceeds_limit:
+        yield Finding(
+            Code.CUMULATIVE_LIMIT,
+            Severity.WARNING,
+            f"Lifetime {facts.drug.name} would reach {total.after} with this dose, over the limit of {total.limit} "
+            f"by {total.over_by}.",
+            {"before": str(total.before), "after": str(total.after), "limit": str(total.limit)},
+        )
+
+
+def _in_limit_unit(dose: Quantity, unit: str, bsa: Decimal | None, weight: Quantity | None) -> Quantity:
+    if dosing.basis_kind(unit) is dosing.BasisKind.FLAT:
+        return dose.to(unit)
+    return dosing.dose_in_basis(dose, unit, bsa_m2=bsa, weight=weight)
+
+
+LAB_FACTORS: Final[dict[tuple[str, str, str], Decimal]] = {
+    ("scr", "mg/dL", "umol/L"): Decimal("88.4"),  # as renal.CREATININE_UMOL_L_PER_MG_DL
+    ("bilirubin", "mg/dL", "umol/L"): Decimal("17.1"),  # molar mass 584.7 g/mol
+    ("hemoglobin", "g/dL", "g/L"): Decimal(10),
+}
+"""(test, from, to) → factor: the value in ``to`` is the value in ``from`` × factor."""
+
+
+def _lab_in(test: str, lab: LabValue, unit: str) -> Decimal | None:
+    """A lab value in another unit of the same test, or None when the units cannot be compared."""
+    if lab.unit == unit:
+        return lab.value
+    if (factor := LAB_FACTORS.get((test, lab.unit, unit))) is not None:
+        return lab.value * factor
+    if (factor := LAB_FACTORS.get((test, unit, lab.unit))) is not None:
+        return lab.value / factor
+    return None
+
+
+def _creatinine_clearance(facts: OrderFacts) -> LabValue | str:
+    """CrCl by Cockcroft–Gault from the latest creatinine and weight (a derived 'lab' for holds),
+    or the reason it cannot be worked out (no creatinine, no weight, a child, an implausible value)."""
+    scr, weight = facts.labs.get("scr"), facts.weight
+    if scr is None or weight is None:
+        return "no current creatinine or weight is recorded"
+    try:
+        clearance = renal.cockcroft_gault(
+            age_years=facts.age_years,
+            sex=facts.sex,
+            weight=weight.quantity,
+            scr=Quantity(scr.value, scr.unit),
+            height=facts.height.quantity if facts.height else None,
+            weight_basis=facts.weight_basis,
+        )
+    except DomainError as error:
+        return error.message
+    return LabValue(clearance.ml_min, "mL/min", scr.taken_at)
+
+
+def _measured_for_clearance(facts: OrderFacts) -> bool:
+    return "scr" in facts.labs and facts.weight is not None
+
+
+def labs(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    for rule in facts.hold_rules:
+        lab = _creatinine_clearance(facts) if rule.lab == "crcl" else facts.labs.get(rule.lab)
+        if isinstance(lab, str) and _measured_for_clearance(facts) and calc.dose is not None:
+            yield Finding(
+                Code.LAB_HOLD,
+                Severity.WARNING,
+                f"The hold at {rule} cannot be checked: {lab}. Check kidney function another way.",
+                {"hold_at": str(rule)},
+            )
+        if not isinstance(lab, LabValue):
+            continue  # absent: LAB_MISSING names it; implausible: the calculation's hard stop does
+        value = _lab_in(rule.lab, lab, rule.unit)
+        if value is None:
+            yield Finding(
+                Code.LAB_HOLD,
+                Severity.WARNING,
+                f"{rule.lab.upper()} is recorded as {lab}, which cannot be compared with the hold at {rule}. "
+                "Check it by hand.",
+                {"lab": rule.lab, "value": str(lab), "hold_at": str(rule)},
+            )
+        elif rule.breached_by(value):
+            yield Finding(
+                Code.LAB_HOLD,
+                Severity.WARNING,
+                f"Hold: {rule.lab.upper()} is {lab} ({lab.taken_at:%Y-%m-%d}), the regimen holds at {rule}. "
+                "Proceed only on the prescriber's documented decision.",
+                {"lab": rule.lab, "value": str(lab), "hold_at": str(rule)},
+            )
+    for test in facts.required_labs:
+        found = _creatinine_clearance(facts) if test == "crcl" else facts.labs.get(test)
+        lab = found if isinstance(found, LabValue) else None
+        if lab is None or facts.planned_start - lab.taken_at > facts.lab_max_age:
+            when = "none on record" if lab is None else f"last {lab.taken_at:%Y-%m-%d}"
+            yield Finding(
+                Code.LAB_MISSING,
+                Severity.WARNING,
+                f"{test.upper()} is needed within {facts.lab_max_age.days} days before the dose ({when}).",
+                {"lab": test},
+            )
+
+
+def renal_dosing(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    if "crcl_ml_min" in calc.inputs or not facts.drug.renal_adjustment:
+        return  # an AUC dose was recalculated with today's creatinine already
+    clearance = _creatinine_clearance(facts)
+    if isinstance(clearance, str):
+        yield Finding(
+            Code.RENAL_DOSING,
+            Severity.WARNING,
+            f"{facts.drug.name} is dosed by kidney function, but CrCl cannot be worked out: {clearance}",
+        )
+    elif clearance.value < RENAL_CRCL_ML_MIN:
+        yield Finding(
+            Code.RENAL_DOSING,
+            Severity.WARNING,
+            f"CrCl is {clearance} (SCr {facts.labs['scr']}); check the renal dose of {facts.drug.name}.",
+            {"crcl_ml_min": format_decimal(clearance.value)},
+        )
+
+
+def allergy(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    drug_class = facts.drug.drug_class.lower()
+    for substance, is_class, severity in facts.allergies:
+        hit = (substance in drug_class) if is_class else substance in (facts.drug.key, facts.drug.name.lower())
+        if hit:
+            stop = not is_class and severity in ("severe", "anaphylaxis")
+            yield Finding(
+                Code.ALLERGY,
+                Severity.HARD_STOP if stop else Severity.WARNING,
+                f"Recorded {severity} allergy to {substance}{' (class)' if is_class else ''}.",
+                {"substance": substance, "severity": severity},
+            )
+
+
+def duplicate_therapy(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    for other in facts.other_orders:
+        near = abs(other.planned_start - facts.planned_start) <= DUPLICATE_WINDOW
+        same = other.drug_key == facts.drug.key or (facts.drug.drug_class and other.drug_class == facts.drug.drug_class)
+        if near and same and not other.same_plan_day:
+            yield Finding(
+                Code.DUPLICATE_THERAPY,
+                Severity.WARNING,
+                f"Order {other.order_id} ({other.drug_key}, {other.planned_start:%Y-%m-%d %H:%M} UTC) duplicates this "
+                "therapy.",
+                {"other_order": str(other.order_id)},
+            )
+
+
+def cycle_too_early(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    if facts.cycle_days is None or facts.previous_cycle_start is None:
+        return
+    elapsed = facts.planned_start - facts.previous_cycle_start
+    if elapsed < dt.timedelta(days=facts.cycle_days) - dt.timedelta(hours=12):
+        yield Finding(
+            Code.CYCLE_TOO_EARLY,
+            Severity.WARNING,
+            f"Only {elapsed.days} days since the previous cycle; the regimen's cycle is {facts.cycle_days} days.",
+            {"elapsed_days": str(elapsed.days), "cycle_days": str(facts.cycle_days)},
+        )
+
+
+def route_forbidden(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    route = facts.route.strip()
+    allowed = facts.drug.routes_allowed
+    if route in facts.drug.routes_forbidden or (allowed and route not in allowed):
+        yield Finding(
+            Code.ROUTE_FORBIDDEN,
+            Severity.HARD_STOP,
+            f"{facts.drug.name} must not be given {route}" + (f" (allowed: {', '.join(allowed)})." if allowed else "."),
+            {"route": route},
+        )
+
+
+def diluent(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    key = facts.diluent_key
+    if key is None:
+        return
+    if key in facts.drug.incompatible_diluents or (
+        facts.drug.compatible_diluents and key not in facts.drug.compatible_diluents
+    ):
+        yield Finding(
+            Code.DILUENT_INCOMPATIBLE,
+            Severity.HARD_STOP,
+            f"{facts.drug.name} is not compatible with {key}"
+            + (f"; use {' or '.join(facts.drug.compatible_diluents)}." if facts.drug.compatible_diluents else "."),
+            {"diluent": key},
+        )
+
+
+def concentration(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    drug = facts.drug
+    if (
+        not facts.volume_ml
+        or not drug.concentration_unit
+        or (drug.concentration_min is None and drug.concentration_max is None)
+    ):
+        return
+    numerator = drug.concentration_unit.split("/")[0]
+    try:
+        amount = magnitude(facts.dose, numerator, what="dose")
+    except DomainError:
+        return
+    final = amount / facts.volume_ml
+    low, high = drug.concentration_min, drug.concentration_max
+    if (low is not None and final < low) or (high is not None and final > high):
+        unit = drug.concentration_unit
+        allowed = f"{_bound(low)}–{_bound(high)} {unit}"
+        yield Finding(
+            Code.CONCENTRATION_OUT_OF_RANGE,
+            Severity.WARNING,
+            f"{facts.dose} in {format_decimal(facts.volume_ml)} mL is {format_decimal(final, 3)} {unit}, "
+            f"outside {allowed}. Change the volume.",
+            {"concentration": f"{format_decimal(final, 3)} {unit}", "allowed": allowed},
+        )
+
+
+def _bound(value: Decimal | None) -> str:
+    return "any" if value is None else format_decimal(value)
+
+
+def indication(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    if not facts.indications:
+        return
+    if not any(d.startswith(i) or i.startswith(d) for d in facts.diagnoses for i in facts.indications):
+        yield Finding(
+            Code.INDICATION_MISMATCH,
+            Severity.WARNING,
+            f"None of the patient's diagnoses ({', '.join(facts.diagnoses) or 'none recorded'}) is an indication "
+            f"of this regimen ({', '.join(facts.indications)}).",
+        )
+
+
+def rounding_available(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    threshold = facts.drug.rounding_threshold_pct
+    if threshold is None or not facts.drug.vial_sizes or calc.dose is None:
+        return
+    try:
+        rounded = rounding.round_to_vials(facts.dose, facts.drug.vial_sizes, threshold_pct=threshold)
+    except DomainError:
+        return
+    if rounded.rounded and rounded.dose.value != facts.dose.value:
+        vials = " + ".join(f"{v.count} × {v.size}" for v in rounded.vials)
+        yield Finding(
+            Code.ROUNDING_AVAILABLE,
+            Severity.INFO,
+            f"Rounding to {rounded.dose} ({vials}) is within the {format_decimal(threshold)} % policy "
+            f"({format_decimal(rounded.deviation_pct, 1)} %) and wastes no drug.",
+            {"rounded": str(rounded.dose), "deviation_pct": format_decimal(rounded.deviation_pct, 2)},
+        )
+
+
+RULES: Final[tuple[Rule, ...]] = (
+    stale_measurement,
+    dose_against_calculation,
+    dose_above_max,
+    cumulative_limit,
+    labs,
+    renal_dosing,
+    allergy,
+    duplicate_therapy,
+    cycle_too_early,
+    route_forbidden,
+    diluent,
+    concentration,
+    indication,
+    rounding_available,
+)

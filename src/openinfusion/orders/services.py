@@ -1,0 +1,627 @@
+"""Orders and treatment plans: one function per transition, one transaction, one audit event.
+
+Who may do what is checked twice: the action by role (``check``), and separation of duties here
+(a prescriber never verifies their own order). A transition not in ``TRANSITIONS`` is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from openinfusion.accounts.access import check
+from openinfusion.accounts.models import SignatureMeaning, User
+from openinfusion.accounts.permissions import Action
+from openinfusion.accounts.signatures import sign
+from openinfusion.audit.models import AuditEvent
+from openinfusion.audit.services import audited, record
+from openinfusion.clinical.units import parse_quantity
+from openinfusion.concurrency import save_versioned
+from openinfusion.errors import Conflict, InvalidInput, NotAllowed, NotFound, StaleEdit
+from openinfusion.formulary.models import Drug
+from openinfusion.orders import facts, rules
+from openinfusion.orders.models import (
+    TRANSITIONS,
+    DoseModification,
+    Order,
+    OrderStatus,
+    Override,
+    Regimen,
+    TreatmentPlan,
+)
+from openinfusion.patients.models import MeasurementKind, Patient
+from openinfusion.patients.services import current_measurement, patient_for
+
+FIRST_DOSE_AT = dt.time(9, 0)
+"""Plan orders start at 09:00 site time on their day; each drug follows the one before it."""
+
+
+def order_for(actor: User, order_id: int, *, lock: bool = False) -> Order:
+    orders = Order.objects.select_related("patient__site", "drug", "diluent", "plan__regimen", "prescriber")
+    if lock:
+        orders = orders.select_for_update(of=("self",))
+    order = orders.filter(pk=order_id, site__in=actor.site_ids()).first()
+    if order is None:
+        raise NotFound("No such order at your sites.", code="UNKNOWN_ORDER")
+    return order
+
+
+def snapshot(order: Order) -> dict[str, Any]:
+    """What a signature binds and what the audit trail compares: the clinical content of the order."""
+    return {
+        "order": order.pk,
+        "version": order.version,
+        "patient": order.patient_id,
+        "drug": order.drug.key,
+        "dose": order.dose_text,
+        "basis": order.basis_text,
+        "reduction_pct": str(order.reduction_pct),
+        "route": order.route,
+        "diluent": order.diluent.key if order.diluent else None,
+        "volume_ml": None if order.volume_ml is None else str(order.volume_ml),
+        "duration_minutes": order.duration_minutes,
+        "planned_start": order.planned_start.isoformat(),
+        "status": order.status,
+    }
+
+
+def review(order: Order) -> rules.Review:
+    """Decision support for an order as it stands (saved or not); saves nothing."""
+    return rules.check(facts.order_facts(order))
+
+
+# --- plans ------------------------------------------------------------------------------------------
+
+
+def _site_start(day: dt.date, zone: str, minutes_after: int) -> dt.datetime:
+    local = dt.datetime.combine(day, FIRST_DOSE_AT, tzinfo=ZoneInfo(zone))
+    return (local + dt.timedelta(minutes=minutes_after)).astimezone(dt.UTC)
+
+
+@audited("orders:plan:create")
+def create_treatment_plan(
+    patient_id: int,
+    *,
+    actor: User,
+    regimen_key: str,
+    start_date: dt.date,
+    cycles: int,
+    indication_code: str,
+    bsa_formula: str = "mosteller",
+    weight_basis: str = "actual",
+) -> TreatmentPlan:
+    """Put a patient on a regimen and write the draft orders of every cycle day, doses calculated
+    from the current height, weight and creatinine (checked again at verification)."""
+    check(actor, Action.WRITE_ORDERS)
+    patient = patient_for(actor, patient_id)
+    regimen = Regimen.objects.filter(key=regimen_key).first()
+    if regimen is None:
+        raise NotFound(f"No regimen {regimen_key!r} in the library.", code="UNKNOWN_REGIMEN")
+    if not 1 <= cycles <= 52:
+        raise InvalidInput("Give between 1 and 52 cycles.", code="INVALID_INPUT")
+    weight = current_measurement(patient, MeasurementKind.WEIGHT)
+    height = current_measurement(patient, MeasurementKind.HEIGHT)
+    plan = TreatmentPlan.objects.create(
+        patient=patient,
+        regimen=regimen,
+        start_date=start_date,
+        cycles=cycles,
+        bsa_formula=bsa_formula,
+        weight_basis=weight_basis,
+        plan_weight_kg=weight.value if weight else None,
+        plan_height_cm=height.value if height else None,
+        indication_code=indication_code.strip().upper(),
+        prescriber=actor,
+        created_at=timezone.now(),
+    )
+    drugs = {d.key: d for d in Drug.objects.all()}
+    for cycle in range(1, cycles + 1):
+        for day in regimen.days:
+            date = start_date + dt.timedelta(days=(cycle - 1) * regimen.cycle_days + int(day["day"]) - 1)
+            offset = 0
+            for line in sorted(day["drugs"], key=lambda x: x["sequence"]):
+                order = _plan_order(
+                    plan, cycle, int(day["day"]), line, drugs, _site_start(date, patient.site.time_zone, offset)
+                )
+                offset += int(line.get("duration_minutes") or 15)
+                order.save()
+    record(
+        "orders:plan:created",
+        actor=actor,
+        entity=plan,
+        site=patient.site,
+        patient_id=patient.pk,
+        after={
+            "regimen": regimen.key,
+            "cycles": cycles,
+            "start": start_date.isoformat(),
+            "orders": plan.orders.count(),
+        },
+    )
+    return plan
+
+
+def _plan_order(
+    plan: TreatmentPlan, cycle: int, day: int, line: dict[str, Any], drugs: dict[str, Drug], start: dt.datetime
+) -> Order:
+    cap = line.get("max_dose") or {}
+    order = Order(
+        site=plan.patient.site,
+        patient=plan.patient,
+        plan=plan,
+        cycle=cycle,
+        day=day,
+        sequence=line["sequence"],
+        role=line.get("role", "treatment"),
+        drug=drugs[line["drug"]],
+        dose=Decimal(0),
+        dose_unit="mg",
+        basis_value=Decimal(str(line["dose"]["value"])),
+        basis_unit=line["dose"]["basis"],
+        max_dose=Decimal(str(cap["value"])) if cap else None,
+        max_dose_unit=cap.get("unit", ""),
+        route=line["route"],
+        diluent=drugs.get(line.get("diluent") or ""),
+        volume_ml=Decimal(str(line["volume_ml"])) if line.get("volume_ml") else None,
+        duration_minutes=line.get("duration_minutes"),
+        planned_start=start,
+        prescriber=plan.prescriber,
+        indication_code=plan.indication_code,
+        status=OrderStatus.DRAFT,
+        note=line.get("note", ""),
+        created_at=timezone.now(),
+    )
+    _apply_calculation(order)
+    return order
+
+
+def _apply_calculation(order: Order) -> None:
+    """Set the ordered dose to what the basis gives now, with every input kept beside it."""
+    order.reduction_pct = _reduction_for(order)
+    calculation = rules.check(facts.order_facts(order)).calculation
+    if calculation.dose is None:
+        raise InvalidInput(
+            f"The dose of {order.drug.display_name} ({order.basis_text}) needs a current height and weight "
+            "(and creatinine for AUC). Record them first.",
+            code="MEASUREMENT_MISSING",
+        )
+    order.dose, order.dose_unit = calculation.dose.value, calculation.dose.unit
+    order.calculated_dose = calculation.dose.value
+    order.calculation_inputs = calculation.inputs
+
+
+def _reduction_for(order: Order) -> Decimal:
+    if order.plan_id is None or order.cycle is None:
+        return order.reduction_pct
+    latest = (
+        DoseModification.objects.filter(plan_id=order.plan_id, drug=order.drug, from_cycle__lte=order.cycle)
+        .order_by("-from_cycle", "-at")
+        .first()
+    )
+    return latest.percent if latest else Decimal(0)
+
+
+@audited("orders:plan:modify_dose")
+def modify_dose(
+    plan_id: int, *, actor: User, drug_key: str, percent: Decimal, from_cycle: int, reason: str
+) -> DoseModification:
+    """Reduce one drug by ``percent`` from ``from_cycle`` on; orders not yet verified are recalculated."""
+    check(actor, Action.WRITE_ORDERS)
+    plan = (
+        TreatmentPlan.objects.select_related("patient__site")
+        .filter(pk=plan_id, patient__site__in=actor.site_ids())
+        .first()
+    )
+    if plan is None:
+        raise NotFound("No such treatment plan at your sites.", code="UNKNOWN_PLAN")
+    if not reason.strip():
+        raise InvalidInput("Say why the dose is modified (e.g. grade 3 neuropathy).", code="REASON_REQUIRED")
+    if not Decimal(0) <= percent < 100:
+        raise InvalidInput("A reduction is 0 (back to full dose) to less than 100 %.", code="INVALID_INPUT")
+    drug = Drug.objects.filter(key=drug_key).first()
+    if drug is None or not plan.orders.filter(drug=drug).exists():
+        raise NotFound(f"{drug_key} is not part of this plan.", code="UNKNOWN_DRUG")
+    modification = DoseModification.objects.create(
+        plan=plan, drug=drug, percent=percent, from_cycle=from_cycle, reason=reason.strip(), by=actor, at=timezone.now()
+    )
+    changed = []
+    editable = (OrderStatus.DRAFT, OrderStatus.RETURNED, OrderStatus.SUBMITTED, OrderStatus.ON_HOLD)
+    for order in plan.orders.select_for_update().filter(drug=drug, cycle__gte=from_cycle, status__in=editable):
+        before = snapshot(order)
+        _apply_calculation(order)
+        save_versioned(
+            order,
+            expected_version=order.version,
+            fields=["dose", "dose_unit", "reduction_pct", "calculated_dose", "calculation_inputs"],
+        )
+        record(
+            "orders:order:amended",
+            actor=actor,
+            entity=order,
+            site=plan.patient.site,
+            patient_id=plan.patient_id,
+            before=before,
+            after=snapshot(order),
+            reason=f"dose modification: {reason}",
+        )
+        changed.append(order.pk)
+    record(
+        "orders:plan:dose_modified",
+        actor=actor,
+        entity=plan,
+        site=plan.patient.site,
+        patient_id=plan.patient_id,
+        after={"drug": drug_key, "percent": str(percent), "from_cycle": from_cycle, "orders": changed},
+        reason=reason,
+    )
+    return modification
+
+
+# --- orders -----------------------------------------------------------------------------------------
+
+
+@audited("orders:order:create")
+def create_order(
+    patient_id: int,
+    *,
+    actor: User,
+    drug_key: str,
+    dose: str,
+    route: str,
+    planned_start: dt.datetime,
+    diluent_key: str | None = None,
+    volume_ml: Decimal | None = None,
+    duration_minutes: int | None = None,
+    indication_code: str = "",
+    priority: int = 3,
+    note: str = "",
+) -> Order:
+    """A stand-alone order (antibiotic, iron, hydration...). ``dose`` is a flat amount ("1 g") or a
+    basis ("15 mg/kg"), which is calculated with the current weight and kept beside the dose."""
+    check(actor, Action.WRITE_ORDERS)
+    order = proposed_order(
+        patient_for(actor, patient_id),
+        actor=actor,
+        drug_key=drug_key,
+        dose=dose,
+        route=route,
+        planned_start=planned_start,
+        diluent_key=diluent_key,
+        volume_ml=volume_ml,
+        duration_minutes=duration_minutes,
+        indication_code=indication_code,
+        priority=priority,
+        note=note,
+    )
+    order.save()
+    record(
+        "orders:order:created",
+        actor=actor,
+        entity=order,
+        site=order.site,
+        patient_id=order.patient_id,
+        after=snapshot(order),
+    )
+    return order
+
+
+def proposed_order(
+    patient: Patient,
+    *,
+    actor: User,
+    drug_key: str,
+    dose: str,
+    route: str,
+    planned_start: dt.datetime,
+    diluent_key: str | None = None,
+    volume_ml: Decimal | None = None,
+    duration_minutes: int | None = None,
+    indication_code: str = "",
+    priority: int = 3,
+    note: str = "",
+) -> Order:
+    """An unsaved order built from what a prescriber typed (``check_order`` uses it too)."""
+    drugs = {d.key: d for d in Drug.objects.filter(key__in=[drug_key, diluent_key or ""])}
+    if drug_key not in drugs:
+        raise NotFound(f"{drug_key!r} is not in the formulary.", code="UNKNOWN_DRUG")
+    if diluent_key and diluent_key not in drugs:
+        raise NotFound(f"Diluent {diluent_key!r} is not in the formulary.", code="UNKNOWN_DRUG")
+    amount = parse_quantity(dose)
+    order = Order(
+        site=patient.site,
+        patient=patient,
+        drug=drugs[drug_key],
+        dose=amount.value,
+        dose_unit=amount.unit,
+        route=route,
+        diluent=drugs.get(diluent_key or ""),
+        volume_ml=volume_ml,
+        duration_minutes=duration_minutes,
+        planned_start=planned_start,
+        prescriber=actor,
+        indication_code=indication_code.strip().upper(),
+        priority=priority,
+        note=note,
+        created_at=timezone.now(),
+    )
+    if "/" in amount.unit:
+        order.basis_value, order.basis_unit = amount.value, amount.unit
+        _apply_calculation(order)
+    return order
+
+
+def _stale(order: Order, expected_version: int) -> StaleEdit:
+    """409 naming what changed since the version the person opened."""
+    changes: list[str] = []
+    events = AuditEvent.objects.filter(
+        entity_type="orders.order", entity_id=str(order.pk), action="orders:order:amended"
+    ).order_by("id")
+    for event in events:
+        before, after = event.before or {}, event.after or {}
+        if int(before.get("version", 0)) >= expected_version:
+            changes += [
+                f"{k}: {before.get(k)} → {after.get(k)}"
+                for k in after
+                if k not in ("version", "status") and before.get(k) != after.get(k)
+            ]
+    if order.status != OrderStatus.SUBMITTED:
+        changes.append(f"status is now {order.get_status_display()}")
+    return StaleEdit(
+        f"Order #{order.pk} changed since you opened it (version {expected_version} → {order.version}): "
+        f"{'; '.join(changes) or 'see its history'}. Review the new version before acting.",
+        details={"expected_version": expected_version, "current_version": order.version, "changes": changes},
+    )
+
+
+def _move(
+    order: Order,
+    to: OrderStatus,
+    *,
+    actor: User,
+    expected_version: int,
+    reason: str = "",
+    fields: tuple[str, ...] = (),
+    audit_action: str = "",
+    signature_meaning: str = "",
+) -> Order:
+    if order.version != expected_version:
+        raise _stale(order, expected_version)
+    if to not in TRANSITIONS[order.status]:
+        raise Conflict(
+            f"Order #{order.pk} is {order.get_status_display().lower()}; it cannot become "
+            f"{OrderStatus(to).label.lower()}.",
+            code="WRONG_STATE",
+        )
+    before = snapshot(order)
+    order.status = to
+    order.status_reason = reason
+    save_versioned(order, expected_version=expected_version, fields=["status", "status_reason", *fields])
+    record(
+        audit_action or f"orders:order:{to}",
+        actor=actor,
+        entity=order,
+        site=order.site,
+        patient_id=order.patient_id,
+        before=before,
+        after=snapshot(order),
+        reason=reason,
+        signature_meaning=signature_meaning,
+    )
+    return order
+
+
+@audited("orders:order:submit")
+def submit_order(order_id: int, *, actor: User, expected_version: int) -> Order:
+    check(actor, Action.WRITE_ORDERS)
+    order = order_for(actor, order_id, lock=True)
+    return _move(order, OrderStatus.SUBMITTED, actor=actor, expected_version=expected_version)
+
+
+@audited("orders:order:amend")
+def amend_order(
+    order_id: int,
+    *,
+    actor: User,
+    expected_version: int,
+    reason: str,
+    dose: str | None = None,
+    route: str | None = None,
+    diluent_key: str | None = None,
+    volume_ml: Decimal | None = None,
+    planned_start: dt.datetime | None = None,
+) -> Order:
+    """The prescriber corrects a draft or returned order; it goes back to the pharmacist on submit."""
+    check(actor, Action.WRITE_ORDERS)
+    order = order_for(actor, order_id, lock=True)
+    if order.version != expected_version:
+        raise _stale(order, expected_version)
+    if order.status not in (OrderStatus.DRAFT, OrderStatus.RETURNED):
+        raise Conflict(
+            "Only a draft or returned order can be changed; cancel it and write a new one.", code="WRONG_STATE"
+        )
+    if not reason.strip():
+        raise InvalidInput("Say what the change corrects.", code="REASON_REQUIRED")
+    before = snapshot(order)
+    if dose:
+        amount = parse_quantity(dose)
+        if "/" in amount.unit:
+            order.basis_value, order.basis_unit = amount.value, amount.unit
+            _apply_calculation(order)
+        else:
+            order.dose, order.dose_unit = amount.value, amount.unit
+    if route:
+        order.route = route
+    if diluent_key:
+        diluent = Drug.objects.filter(key=diluent_key).first()
+        if diluent is None:
+            raise NotFound(f"Diluent {diluent_key!r} is not in the formulary.", code="UNKNOWN_DRUG")
+        order.diluent = diluent
+    if volume_ml is not None:
+        order.volume_ml = volume_ml
+    if planned_start is not None:
+        order.planned_start = planned_start
+    save_versioned(
+        order,
+        expected_version=expected_version,
+        fields=[
+            "dose",
+            "dose_unit",
+            "basis_value",
+            "basis_unit",
+            "calculated_dose",
+            "calculation_inputs",
+            "reduction_pct",
+            "route",
+            "diluent",
+            "volume_ml",
+            "planned_start",
+        ],
+    )
+    record(
+        "orders:order:amended",
+        actor=actor,
+        entity=order,
+        site=order.site,
+        patient_id=order.patient_id,
+        before=before,
+        after=snapshot(order),
+        reason=reason,
+    )
+    return order
+
+
+@audited("orders:order:verify")
+def verify_order(
+    order_id: int,
+    *,
+    actor: User,
+    expected_version: int,
+    password: str,
+    overrides: dict[str, str] | None = None,
+    signer_username: str | None = None,
+    continuous_session: bool = True,
+) -> Order:
+    """The pharmacist's clinical verification: no hard stop left, a reason for every warning, the
+    prescriber is someone else, and an electronic signature bound to the order's content."""
+    check(actor, Action.VERIFY_ORDERS)
+    order = order_for(actor, order_id, lock=True)
+    if order.prescriber_id == actor.pk:
+        raise NotAllowed("You wrote this order, so another pharmacist must verify it.", code="SAME_PERSON")
+    if order.version != expected_version:
+        raise _stale(order, expected_version)
+    result = review(order)
+    if result.hard_stops:
+        raise Conflict(
+            "Cannot verify: "
+            + " ".join(f"[{f.code}] {f.message}" for f in result.hard_stops)
+            + " Return the order to the prescriber or hold it.",
+            code="HARD_STOP",
+            details={"findings": [f.code for f in result.hard_stops]},
+        )
+    given = {code: text.strip() for code, text in (overrides or {}).items() if text and text.strip()}
+    missing = sorted({f.code.value for f in result.warnings} - set(given))
+    if missing:
+        raise InvalidInput(
+            f"Give a reason to override each warning: {', '.join(missing)}.",
+            code="OVERRIDE_REASON_REQUIRED",
+            details={"missing": missing},
+        )
+    signature = sign(
+        actor=actor,
+        signer_username=signer_username,
+        password=password,
+        meaning=SignatureMeaning.VERIFIED_BY,
+        entity_type="orders.order",
+        entity_id=order.pk,
+        content=snapshot(order),
+        continuous_session=continuous_session,
+    )
+    now = timezone.now()
+    for finding in result.warnings:
+        Override.objects.create(
+            order=order,
+            code=finding.code,
+            message=finding.message[:500],
+            reason=given[finding.code],
+            by=actor,
+            at=now,
+            order_version=order.version,
+        )
+    order.verified_by, order.verified_at, order.verification = actor, now, signature
+    return _move(
+        order,
+        OrderStatus.VERIFIED,
+        actor=actor,
+        expected_version=expected_version,
+        reason="; ".join(f"{code}: {text}" for code, text in sorted(given.items())),
+        fields=("verified_by", "verified_at", "verification"),
+        signature_meaning=SignatureMeaning.VERIFIED_BY,
+    )
+
+
+def _with_reason(reason: str, what: str) -> str:
+    if not reason.strip():
+        raise InvalidInput(f"Say why the order is {what}; the prescriber reads it.", code="REASON_REQUIRED")
+    return reason.strip()
+
+
+@audited("orders:order:return")
+def return_order(order_id: int, *, actor: User, expected_version: int, reason: str) -> Order:
+    check(actor, Action.VERIFY_ORDERS)
+    order = order_for(actor, order_id, lock=True)
+    return _move(
+        order,
+        OrderStatus.RETURNED,
+        actor=actor,
+        expected_version=expected_version,
+        reason=_with_reason(reason, "returned"),
+    )
+
+
+@audited("orders:order:hold")
+def hold_order(order_id: int, *, actor: User, expected_version: int, reason: str) -> Order:
+    check(actor, Action.VERIFY_ORDERS)
+    order = order_for(actor, order_id, lock=True)
+    return _move(
+        order, OrderStatus.ON_HOLD, actor=actor, expected_version=expected_version, reason=_with_reason(reason, "held")
+    )
+
+
+@audited("orders:order:cancel")
+def cancel_order(order_id: int, *, actor: User, expected_version: int, reason: str) -> Order:
+    check(actor, Action.CANCEL_ORDERS)
+    order = order_for(actor, order_id, lock=True)
+    return _move(
+        order,
+        OrderStatus.CANCELLED,
+        actor=actor,
+        expected_version=expected_version,
+        reason=_with_reason(reason, "cancelled"),
+    )
+
+
+def verification_queue(actor: User) -> list[Order]:
+    """Submitted and held orders at the actor's sites, by planned start then priority."""
+    return list(
+        Order.objects.filter(site__in=actor.site_ids(), status__in=(OrderStatus.SUBMITTED, OrderStatus.ON_HOLD))
+        .select_related("patient", "drug", "prescriber")
+        .order_by("planned_start", "priority", "sequence", "id")
+    )
+
+
+def plan_orders_to_submit(plan: TreatmentPlan, cycle: int) -> list[Order]:
+    return list(plan.orders.filter(cycle=cycle, status=OrderStatus.DRAFT))
+
+
+@transaction.atomic
+def submit_cycle(plan_id: int, *, actor: User, cycle: int) -> list[Order]:
+    """Submit every draft order of one cycle (the prescriber's "sign and send" for the cycle)."""
+    plan = TreatmentPlan.objects.filter(pk=plan_id, patient__site__in=actor.site_ids()).first()
+    if plan is None:
+        raise NotFound("No such treatment plan at your sites.", code="UNKNOWN_PLAN")
+    return [submit_order(o.pk, actor=actor, expected_version=o.version) for o in plan_orders_to_submit(plan, cycle)]

@@ -1,0 +1,192 @@
+"""Prescriber and pharmacist screens: start a plan, submit a cycle, answer a return; the
+verification queue and the verification screen (calculation, findings, history, sign)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from openinfusion.accounts.access import requires, signed_in
+from openinfusion.accounts.permissions import Action
+from openinfusion.errors import DomainError, InvalidInput, NotFound, StaleEdit
+from openinfusion.orders import facts, rules, services
+from openinfusion.orders.facts import GIVEN_STATUSES
+from openinfusion.orders.models import Order, OrderStatus, TreatmentPlan
+from openinfusion.patients.services import latest_labs
+
+
+def _int(text: str | None, what: str) -> int:
+    try:
+        return int(text or "")
+    except ValueError:
+        raise InvalidInput(f"{what} must be a whole number.", code="INVALID_INPUT") from None
+
+
+@requires(Action.WRITE_ORDERS, methods=("POST",))
+def start_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
+    data = request.POST
+    try:
+        start = dt.date.fromisoformat(data.get("start_date", ""))
+    except ValueError:
+        raise InvalidInput("Give the start date as YYYY-MM-DD.", code="INVALID_INPUT") from None
+    try:
+        plan = services.create_treatment_plan(
+            patient_id,
+            actor=signed_in(request),
+            regimen_key=data.get("regimen", ""),
+            start_date=start,
+            cycles=_int(data.get("cycles"), "Cycles"),
+            indication_code=data.get("indication", ""),
+        )
+    except DomainError as error:
+        messages.error(request, f"Plan not started — {error.message}")
+        return redirect("patients:chart", patient_id=patient_id)
+    messages.success(request, f"{plan} started: review the doses of cycle 1 and submit them.")
+    return redirect("orders:plan", plan_id=plan.pk)
+
+
+def _plan(request: HttpRequest, plan_id: int) -> TreatmentPlan:
+    plan = (
+        TreatmentPlan.objects.filter(pk=plan_id, patient__site__in=signed_in(request).site_ids())
+        .select_related("patient", "regimen")
+        .first()
+    )
+    if plan is None:
+        raise NotFound("No such treatment plan at your sites.", code="UNKNOWN_PLAN")
+    return plan
+
+
+@requires(Action.WRITE_ORDERS, methods=("POST",))
+def submit_cycle(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(request, plan_id)
+    cycle = _int(request.POST.get("cycle"), "Cycle")
+    try:
+        submitted = services.submit_cycle(plan.pk, actor=signed_in(request), cycle=cycle)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Cycle {cycle}: {len(submitted)} orders sent to the pharmacist.")
+    return redirect("orders:plan", plan_id=plan.pk)
+
+
+@requires(Action.VIEW_ORDERS)
+def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(request, plan_id)
+    orders = plan.orders.select_related("drug", "diluent").order_by("cycle", "day", "sequence")
+    cycles: dict[int, list[Order]] = {}
+    for order in orders:
+        cycles.setdefault(order.cycle or 0, []).append(order)
+    return render(
+        request,
+        "orders/plan.html",
+        {"plan": plan, "cycles": cycles, "modifications": plan.modifications.select_related("drug")},
+    )
+
+
+@requires(Action.VERIFY_ORDERS)
+def queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/queue.html", {"orders": services.verification_queue(signed_in(request))})
+
+
+@requires(Action.VIEW_ORDERS)
+def returned(request: HttpRequest) -> HttpResponse:
+    me = signed_in(request)
+    orders = Order.objects.filter(site__in=me.site_ids(), status=OrderStatus.RETURNED).select_related("patient", "drug")
+    return render(request, "orders/returned.html", {"orders": orders})
+
+
+def order_context(order: Order) -> dict[str, Any]:
+    order_facts = facts.order_facts(order)
+    review = rules.check(order_facts)
+    try:
+        cumulative = rules.cumulative_total(order_facts, review.calculation)
+    except DomainError:
+        cumulative = None
+    history = (
+        Order.objects.filter(patient=order.patient, drug=order.drug, status__in=GIVEN_STATUSES)
+        .exclude(pk=order.pk)
+        .order_by("-planned_start")
+    )
+    return {
+        "order": order,
+        "review": review,
+        "cumulative": cumulative,
+        "history": history,
+        "labs": latest_labs(order.patient).values(),
+        "overrides": order.overrides.select_related("by"),
+    }
+
+
+@requires(Action.VIEW_ORDERS)
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = services.order_for(signed_in(request), order_id)
+    return render(request, "orders/order.html", order_context(order))
+
+
+def order_action(request: HttpRequest, order_id: int, verb: str) -> HttpResponse:
+    """Verify, return, hold, cancel, submit or amend; a refusal re-shows the order with the reason."""
+    me, data = signed_in(request), request.POST
+    version = _int(data.get("version"), "Version")
+    reason = data.get("reason", "")
+    try:
+        if verb == "verify":
+            overrides = {
+                key.removeprefix("override-"): data.get(key, "") for key in data if key.startswith("override-")
+            }
+            services.verify_order(
+                order_id, actor=me, expected_version=version, password=data.get("password", ""), overrides=overrides
+            )
+        elif verb == "return":
+            services.return_order(order_id, actor=me, expected_version=version, reason=reason)
+        elif verb == "hold":
+            services.hold_order(order_id, actor=me, expected_version=version, reason=reason)
+        elif verb == "cancel":
+            services.cancel_order(order_id, actor=me, expected_version=version, reason=reason)
+        elif verb == "submit":
+            services.submit_order(order_id, actor=me, expected_version=version)
+        else:
+            services.amend_order(
+                order_id,
+                actor=me,
+                expected_version=version,
+                reason=reason,
+                dose=data.get("dose") or None,
+                volume_ml=_decimal(data.get("volume_ml")),
+                diluent_key=data.get("diluent") or None,
+                route=data.get("route") or None,
+            )
+    except StaleEdit as error:
+        context = order_context(services.order_for(me, order_id)) | {"stale": error}
+        return render(request, "orders/order.html", context, status=409)
+    except DomainError as error:
+        context = order_context(services.order_for(me, order_id)) | {"error": error}
+        return render(request, "orders/order.html", context, status=error.status)
+    messages.success(request, f"Order #{order_id}: {verb} done.")
+    if verb in ("verify", "return", "hold"):
+        return redirect("orders:queue")
+    return redirect("orders:order", order_id=order_id)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput(f"{text!r} is not a number.", code="INVALID_INPUT") from None
+
+
+VERB_ACTIONS = {
+    "verify": Action.VERIFY_ORDERS,
+    "return": Action.VERIFY_ORDERS,
+    "hold": Action.VERIFY_ORDERS,
+    "cancel": Action.CANCEL_ORDERS,
+    "submit": Action.WRITE_ORDERS,
+    "amend": Action.WRITE_ORDERS,
+}
+ACTION_VIEWS = {verb: requires(action, methods=("POST",))(order_action) for verb, action in VERB_ACTIONS.items()}

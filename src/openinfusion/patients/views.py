@@ -1,0 +1,112 @@
+"""Patient list and chart: measurements, labs with trends, allergies, plans, orders, cumulative doses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from openinfusion.accounts.access import requires, signed_in
+from openinfusion.accounts.permissions import Action
+from openinfusion.errors import DomainError, InvalidInput
+from openinfusion.orders.models import Regimen
+from openinfusion.patients import services
+from openinfusion.patients.models import Lab, LabResult, Patient
+from openinfusion.web.charts import trend_svg
+
+TRENDS = ((Lab.ANC, "ANC", Decimal("1.5")), (Lab.PLATELETS, "Platelets", Decimal(100)), (Lab.SCR, "Creatinine", None))
+
+
+@requires(Action.VIEW_PATIENTS)
+def patient_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    patients = Patient.objects.filter(site__in=signed_in(request).site_ids()).select_related("site")
+    if query:
+        patients = patients.filter(
+            Q(mrn__iexact=query) | Q(family_name__icontains=query) | Q(given_name__icontains=query)
+        )
+    return render(request, "patients/list.html", {"patients": patients[:200], "query": query})
+
+
+@requires(Action.VIEW_PATIENTS)
+def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = services.patient_for(signed_in(request), patient_id)
+    labs = LabResult.objects.current().filter(patient=patient).order_by("taken_at")
+    trends = [
+        trend_svg(
+            title,
+            [(lab.taken_at, lab.value) for lab in labs if lab.test == test],
+            next((lab.unit for lab in labs if lab.test == test), ""),
+            hold,
+        )
+        for test, title, hold in TRENDS
+    ]
+    context = {
+        "patient": patient,
+        "age": patient.age_on(timezone.localdate()),
+        "height": services.current_measurement(patient, "height"),
+        "weight": services.current_measurement(patient, "weight"),
+        "measurements": patient.measurements.select_related("recorded_by")[:12],
+        "labs": services.latest_labs(patient).values(),
+        "trends": trends,
+        "plans": patient.plans.select_related("regimen"),
+        "orders": patient.orders.select_related("drug").order_by("-planned_start")[:40],
+        "regimens": Regimen.objects.all(),
+        "lab_tests": Lab.choices,
+        "today": timezone.localdate(),
+    }
+    return render(request, "patients/chart.html", context)
+
+
+@requires(Action.RECORD_OBSERVATIONS, methods=("POST",))
+def record(request: HttpRequest, patient_id: int, what: str) -> HttpResponse:
+    """One form per record kind on the chart; the message says what was saved or what was wrong."""
+    me, data = signed_in(request), request.POST
+    row: object
+    try:
+        if what == "measurement":
+            row = services.record_measurement(
+                patient_id,
+                actor=me,
+                kind=data.get("kind", ""),
+                text=data.get("value", ""),
+                confirm_unusual=data.get("confirm") == "on",
+            )
+        elif what == "lab":
+            row = services.record_lab(
+                patient_id,
+                actor=me,
+                test=data.get("test", ""),
+                value=data.get("value", ""),
+                unit=data.get("unit", ""),
+                taken_at=_when(data.get("taken_at", "")),
+            )
+        else:
+            row = services.record_allergy(
+                patient_id,
+                actor=me,
+                substance=data.get("substance", ""),
+                severity=data.get("severity", ""),
+                reaction=data.get("reaction", ""),
+                is_class=data.get("is_class") == "on",
+            )
+    except DomainError as error:
+        messages.error(request, f"Not saved — {error.message}")
+    else:
+        messages.success(request, f"Saved: {row}.")
+    return redirect("patients:chart", patient_id=patient_id)
+
+
+def _when(text: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("Give the time taken as YYYY-MM-DD HH:MM.", code="INVALID_INPUT") from None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
