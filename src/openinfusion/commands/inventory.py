@@ -177,7 +177,8 @@ def run_recall(args: argparse.Namespace) -> int:
     try:
         user = _user(args)
         check(user, Action.QUARANTINE_LOT)
-        lots = Lot.objects.filter(lot_number=args.lot_number)
+        # Only lots held (or once held) at the user's sites, as services.lot_for sees them.
+        lots = Lot.objects.filter(lot_number=args.lot_number, movements__location__site__in=user.site_ids()).distinct()
         if args.product:
             lots = lots.filter(product__ndc11=ndc_to_ndc11(args.product))
         found = list(lots.select_related("product__drug")[:2])

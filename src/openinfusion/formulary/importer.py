@@ -144,13 +144,16 @@ def _read(paths: Iterable[Path]) -> tuple[list[tuple[str, int, DrugRow]], list[t
         except (OSError, yaml.YAMLError) as error:
             problems.append(f"{path.name}: cannot be read as YAML ({error})")
             continue
+        if not isinstance(document, dict):
+            problems.append(f"{path.name}: expected a mapping with drugs: and/or products: lists")
+            continue
         for section, model, sink in (("drugs", DrugRow, drugs), ("products", ProductRow, products)):
             for row in document.get(section, []) or []:
                 line = row.pop("__line__", 0) if isinstance(row, dict) else 0
                 try:
                     sink.append((path.name, line, model.model_validate(row)))  # type: ignore[arg-type]
                 except ValidationError as error:
-                    label = row.get("key") or row.get("ndc") or "?"
+                    label = (row.get("key") or row.get("ndc") if isinstance(row, dict) else None) or "?"
                     for e in error.errors():
                         field = ".".join(str(p) for p in e["loc"])
                         problems.append(f"{path.name} line {line} ({section[:-1]} {label}): {field}: {e['msg']}")
@@ -170,6 +173,7 @@ def _check_references(drugs: list[tuple[str, int, DrugRow]], products: list[tupl
             problems.append(f"{name} line {line}: product {row.ndc} names unknown drug {row.drug!r}")
         try:
             ndc11 = codes.ndc_to_ndc11(row.ndc)
+            codes.ndc_to_gtin14(row.ndc)  # an NDC that parses may still give no unambiguous GTIN
         except DomainError as error:
             problems.append(f"{name} line {line}: NDC {row.ndc}: {error.message}")
             continue

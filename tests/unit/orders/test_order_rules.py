@@ -34,7 +34,6 @@ from hypothesis import strategies as st
 from openinfusion.clinical.body import Sex
 from openinfusion.clinical.renal import WeightBasis
 from openinfusion.clinical.units import Quantity
-from openinfusion.errors import InvalidInput
 from openinfusion.orders.rules import (
     Code,
     DrugFacts,

@@ -6,143 +6,270 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_roles'),
-        ('formulary', '0001_initial'),
-        ('patients', '0001_initial'),
+        ("accounts", "0002_roles"),
+        ("formulary", "0001_initial"),
+        ("patients", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Regimen',
+            name="Regimen",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('category', models.CharField(max_length=30)),
-                ('cycle_days', models.PositiveSmallIntegerField()),
-                ('default_cycles', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('indications', models.JSONField(default=list, help_text='[{code, text}] ICD-10')),
-                ('hold_parameters', models.JSONField(default=list, help_text='[{lab, op, value, unit}]')),
-                ('required_labs', models.JSONField(default=list)),
-                ('lab_max_age_days', models.PositiveSmallIntegerField(default=3)),
-                ('emetogenic_risk', models.CharField(blank=True, max_length=20)),
-                ('days', models.JSONField(default=list, help_text='[{day, drugs: [...]}]')),
-                ('source', models.CharField(max_length=500)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("category", models.CharField(max_length=30)),
+                ("cycle_days", models.PositiveSmallIntegerField()),
+                ("default_cycles", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("indications", models.JSONField(default=list, help_text="[{code, text}] ICD-10")),
+                ("hold_parameters", models.JSONField(default=list, help_text="[{lab, op, value, unit}]")),
+                ("required_labs", models.JSONField(default=list)),
+                ("lab_max_age_days", models.PositiveSmallIntegerField(default=3)),
+                ("emetogenic_risk", models.CharField(blank=True, max_length=20)),
+                ("days", models.JSONField(default=list, help_text="[{day, drugs: [...]}]")),
+                ("source", models.CharField(max_length=500)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('cycle', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('day', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('sequence', models.PositiveSmallIntegerField(default=1)),
-                ('role', models.CharField(default='treatment', max_length=20)),
-                ('dose', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('dose_unit', models.CharField(max_length=20)),
-                ('basis_value', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
-                ('basis_unit', models.CharField(blank=True, max_length=20)),
-                ('reduction_pct', models.DecimalField(decimal_places=2, default=0, max_digits=5)),
-                ('max_dose', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
-                ('max_dose_unit', models.CharField(blank=True, max_length=20)),
-                ('calculated_dose', models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
-                ('calculation_inputs', models.JSONField(blank=True, default=dict)),
-                ('route', models.CharField(max_length=20)),
-                ('volume_ml', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True)),
-                ('duration_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('planned_start', models.DateTimeField()),
-                ('priority', models.PositiveSmallIntegerField(default=3, help_text='1 = stat … 5 = routine')),
-                ('indication_code', models.CharField(blank=True, max_length=10)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('verified', 'Verified'), ('returned', 'Returned to prescriber'), ('on_hold', 'On hold'), ('cancelled', 'Cancelled')], default='draft', max_length=20)),
-                ('status_reason', models.CharField(blank=True, max_length=300)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField()),
-                ('verified_at', models.DateTimeField(blank=True, null=True)),
-                ('diluent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='formulary.drug')),
-                ('drug', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='formulary.drug')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='patients.patient')),
-                ('prescriber', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.site')),
-                ('verification', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.signature')),
-                ('verified_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("cycle", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("day", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("sequence", models.PositiveSmallIntegerField(default=1)),
+                ("role", models.CharField(default="treatment", max_length=20)),
+                ("dose", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("dose_unit", models.CharField(max_length=20)),
+                ("basis_value", models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ("basis_unit", models.CharField(blank=True, max_length=20)),
+                ("reduction_pct", models.DecimalField(decimal_places=2, default=0, max_digits=5)),
+                ("max_dose", models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ("max_dose_unit", models.CharField(blank=True, max_length=20)),
+                ("calculated_dose", models.DecimalField(blank=True, decimal_places=4, max_digits=12, null=True)),
+                ("calculation_inputs", models.JSONField(blank=True, default=dict)),
+                ("route", models.CharField(max_length=20)),
+                ("volume_ml", models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True)),
+                ("duration_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("planned_start", models.DateTimeField()),
+                ("priority", models.PositiveSmallIntegerField(default=3, help_text="1 = stat … 5 = routine")),
+                ("indication_code", models.CharField(blank=True, max_length=10)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("verified", "Verified"),
+                            ("returned", "Returned to prescriber"),
+                            ("on_hold", "On hold"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("status_reason", models.CharField(blank=True, max_length=300)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField()),
+                ("verified_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "diluent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="formulary.drug",
+                    ),
+                ),
+                (
+                    "drug",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="formulary.drug"
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="patients.patient"
+                    ),
+                ),
+                (
+                    "prescriber",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.site"
+                    ),
+                ),
+                (
+                    "verification",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.signature",
+                    ),
+                ),
+                (
+                    "verified_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['planned_start', 'priority', 'sequence', 'id'],
+                "ordering": ["planned_start", "priority", "sequence", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Override',
+            name="Override",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40)),
-                ('message', models.CharField(max_length=500)),
-                ('reason', models.CharField(max_length=300)),
-                ('at', models.DateTimeField()),
-                ('order_version', models.PositiveIntegerField()),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='overrides', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=40)),
+                ("message", models.CharField(max_length=500)),
+                ("reason", models.CharField(max_length=300)),
+                ("at", models.DateTimeField()),
+                ("order_version", models.PositiveIntegerField()),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="overrides", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at'],
+                "ordering": ["at"],
             },
         ),
         migrations.CreateModel(
-            name='TreatmentPlan',
+            name="TreatmentPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start_date', models.DateField()),
-                ('cycles', models.PositiveSmallIntegerField()),
-                ('bsa_formula', models.CharField(default='mosteller', max_length=20)),
-                ('weight_basis', models.CharField(choices=[('actual', 'Actual weight'), ('ideal', 'Ideal weight'), ('adjusted', 'Adjusted weight'), ('auto', 'Adjusted if BMI ≥ 25, else actual')], default='actual', max_length=10)),
-                ('plan_weight_kg', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('plan_height_cm', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('indication_code', models.CharField(max_length=10)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('completed', 'Completed'), ('stopped', 'Stopped')], default='active', max_length=20)),
-                ('created_at', models.DateTimeField()),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='plans', to='patients.patient')),
-                ('prescriber', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('regimen', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='plans', to='orders.regimen')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start_date", models.DateField()),
+                ("cycles", models.PositiveSmallIntegerField()),
+                ("bsa_formula", models.CharField(default="mosteller", max_length=20)),
+                (
+                    "weight_basis",
+                    models.CharField(
+                        choices=[
+                            ("actual", "Actual weight"),
+                            ("ideal", "Ideal weight"),
+                            ("adjusted", "Adjusted weight"),
+                            ("auto", "Adjusted if BMI ≥ 25, else actual"),
+                        ],
+                        default="actual",
+                        max_length=10,
+                    ),
+                ),
+                ("plan_weight_kg", models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
+                ("plan_height_cm", models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
+                ("indication_code", models.CharField(max_length=10)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("completed", "Completed"), ("stopped", "Stopped")],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="plans", to="patients.patient"
+                    ),
+                ),
+                (
+                    "prescriber",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "regimen",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="plans", to="orders.regimen"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-start_date'],
+                "ordering": ["-start_date"],
             },
         ),
         migrations.AddField(
-            model_name='order',
-            name='plan',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='orders.treatmentplan'),
+            model_name="order",
+            name="plan",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="orders.treatmentplan",
+            ),
         ),
         migrations.CreateModel(
-            name='DoseModification',
+            name="DoseModification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('from_cycle', models.PositiveSmallIntegerField()),
-                ('reason', models.CharField(max_length=300)),
-                ('at', models.DateTimeField()),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('drug', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='formulary.drug')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='modifications', to='orders.treatmentplan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("percent", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("from_cycle", models.PositiveSmallIntegerField()),
+                ("reason", models.CharField(max_length=300)),
+                ("at", models.DateTimeField()),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "drug",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="formulary.drug"
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="modifications",
+                        to="orders.treatmentplan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['from_cycle', 'at'],
+                "ordering": ["from_cycle", "at"],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'planned_start'], name='orders_orde_status_4233db_idx'),
+            model_name="order",
+            index=models.Index(fields=["status", "planned_start"], name="orders_orde_status_4233db_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['patient', 'drug', 'status'], name='orders_orde_patient_1c590b_idx'),
+            model_name="order",
+            index=models.Index(fields=["patient", "drug", "status"], name="orders_orde_patient_1c590b_idx"),
         ),
     ]

@@ -6,116 +6,240 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_roles'),
+        ("accounts", "0002_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mrn', models.CharField(max_length=30, verbose_name='MRN')),
-                ('family_name', models.CharField(max_length=80)),
-                ('given_name', models.CharField(max_length=80)),
-                ('birth_date', models.DateField()),
-                ('sex', models.CharField(choices=[('F', 'Female'), ('M', 'Male')], max_length=1)),
-                ('care_setting', models.CharField(choices=[('infusion_center', 'Infusion center'), ('inpatient', 'Inpatient ward'), ('home', 'Home infusion')], default='infusion_center', max_length=20)),
-                ('ward', models.CharField(blank=True, max_length=40)),
-                ('bed', models.CharField(blank=True, max_length=20)),
-                ('home_address', models.CharField(blank=True, max_length=300)),
-                ('pregnancy', models.CharField(choices=[('not_applicable', 'Not applicable'), ('not_pregnant', 'Not pregnant'), ('pregnant', 'Pregnant'), ('unknown', 'Unknown')], default='unknown', max_length=20)),
-                ('created_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='accounts.site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("mrn", models.CharField(max_length=30, verbose_name="MRN")),
+                ("family_name", models.CharField(max_length=80)),
+                ("given_name", models.CharField(max_length=80)),
+                ("birth_date", models.DateField()),
+                ("sex", models.CharField(choices=[("F", "Female"), ("M", "Male")], max_length=1)),
+                (
+                    "care_setting",
+                    models.CharField(
+                        choices=[
+                            ("infusion_center", "Infusion center"),
+                            ("inpatient", "Inpatient ward"),
+                            ("home", "Home infusion"),
+                        ],
+                        default="infusion_center",
+                        max_length=20,
+                    ),
+                ),
+                ("ward", models.CharField(blank=True, max_length=40)),
+                ("bed", models.CharField(blank=True, max_length=20)),
+                ("home_address", models.CharField(blank=True, max_length=300)),
+                (
+                    "pregnancy",
+                    models.CharField(
+                        choices=[
+                            ("not_applicable", "Not applicable"),
+                            ("not_pregnant", "Not pregnant"),
+                            ("pregnant", "Pregnant"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="patients", to="accounts.site"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['family_name', 'given_name'],
+                "ordering": ["family_name", "given_name"],
             },
         ),
         migrations.CreateModel(
-            name='Measurement',
+            name="Measurement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('unit', models.CharField(max_length=20)),
-                ('taken_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField()),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('kind', models.CharField(choices=[('height', 'Height'), ('weight', 'Weight')], max_length=10)),
-                ('corrects', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrected_by', to='patients.measurement')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='%(class)ss', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("value", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("unit", models.CharField(max_length=20)),
+                ("taken_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField()),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("kind", models.CharField(choices=[("height", "Height"), ("weight", "Weight")], max_length=10)),
+                (
+                    "corrects",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="corrected_by",
+                        to="patients.measurement",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="%(class)ss", to="patients.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-taken_at', '-id'],
-                'abstract': False,
+                "ordering": ["-taken_at", "-id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='LabResult',
+            name="LabResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('unit', models.CharField(max_length=20)),
-                ('taken_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField()),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('test', models.CharField(choices=[('anc', 'ANC'), ('platelets', 'Platelets'), ('hemoglobin', 'Hemoglobin'), ('wbc', 'WBC'), ('scr', 'Serum creatinine'), ('bilirubin', 'Total bilirubin'), ('ast', 'AST'), ('alt', 'ALT')], max_length=20)),
-                ('source', models.CharField(blank=True, help_text='laboratory or interface the result came from', max_length=80)),
-                ('corrects', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrected_by', to='patients.labresult')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='%(class)ss', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("value", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("unit", models.CharField(max_length=20)),
+                ("taken_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField()),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "test",
+                    models.CharField(
+                        choices=[
+                            ("anc", "ANC"),
+                            ("platelets", "Platelets"),
+                            ("hemoglobin", "Hemoglobin"),
+                            ("wbc", "WBC"),
+                            ("scr", "Serum creatinine"),
+                            ("bilirubin", "Total bilirubin"),
+                            ("ast", "AST"),
+                            ("alt", "ALT"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True, help_text="laboratory or interface the result came from", max_length=80
+                    ),
+                ),
+                (
+                    "corrects",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="corrected_by",
+                        to="patients.labresult",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="%(class)ss", to="patients.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-taken_at', '-id'],
-                'abstract': False,
+                "ordering": ["-taken_at", "-id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Diagnosis',
+            name="Diagnosis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=10, verbose_name='ICD-10 code')),
-                ('text', models.CharField(max_length=200)),
-                ('recorded_at', models.DateTimeField()),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='diagnoses', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=10, verbose_name="ICD-10 code")),
+                ("text", models.CharField(max_length=200)),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="diagnoses", to="patients.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Allergy',
+            name="Allergy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('substance', models.CharField(help_text='drug key (e.g. carboplatin) or class (e.g. platinum)', max_length=80)),
-                ('is_class', models.BooleanField(default=False)),
-                ('reaction', models.CharField(blank=True, max_length=200)),
-                ('severity', models.CharField(choices=[('mild', 'Mild'), ('moderate', 'Moderate'), ('severe', 'Severe'), ('anaphylaxis', 'Anaphylaxis')], max_length=20)),
-                ('recorded_at', models.DateTimeField()),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allergies', to='patients.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "substance",
+                    models.CharField(help_text="drug key (e.g. carboplatin) or class (e.g. platinum)", max_length=80),
+                ),
+                ("is_class", models.BooleanField(default=False)),
+                ("reaction", models.CharField(blank=True, max_length=200)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("mild", "Mild"),
+                            ("moderate", "Moderate"),
+                            ("severe", "Severe"),
+                            ("anaphylaxis", "Anaphylaxis"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="allergies", to="patients.patient"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'allergies',
+                "verbose_name_plural": "allergies",
             },
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(fields=('site', 'mrn'), name='mrn_unique_per_site'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(fields=("site", "mrn"), name="mrn_unique_per_site"),
         ),
         migrations.AddIndex(
-            model_name='measurement',
-            index=models.Index(fields=['patient', 'kind', 'taken_at'], name='patients_me_patient_f059f7_idx'),
+            model_name="measurement",
+            index=models.Index(fields=["patient", "kind", "taken_at"], name="patients_me_patient_f059f7_idx"),
         ),
         migrations.AddIndex(
-            model_name='labresult',
-            index=models.Index(fields=['patient', 'test', 'taken_at'], name='patients_la_patient_bcf044_idx'),
+            model_name="labresult",
+            index=models.Index(fields=["patient", "test", "taken_at"], name="patients_la_patient_bcf044_idx"),
         ),
     ]
