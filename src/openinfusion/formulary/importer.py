@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from openinfusion.audit.services import audited, record
 from openinfusion.clinical import codes
+from openinfusion.clinical.units import UNIT_CODES
 from openinfusion.errors import DomainError, InvalidInput
 from openinfusion.formulary.models import Category, Container, DoseBasis, Drug, Form, Product, ReleasePolicy, Storage
 
@@ -29,15 +30,24 @@ class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _known_unit(code: str) -> str:
+    if code and code not in UNIT_CODES:
+        raise ValueError(f"unit {code!r} is not one OpenInfusion knows (e.g. mg, g, units, mg/mL, mg/m2, mg.min/mL)")
+    return code
+
+
+UnitCode = Annotated[str, AfterValidator(_known_unit)]
+
+
 class Amount(_Row):
     value: Decimal = Field(gt=0)
-    unit: str
+    unit: UnitCode
 
 
 class Range(_Row):
     min: Decimal | None = Field(default=None, ge=0)
     max: Decimal | None = Field(default=None, ge=0)
-    unit: str = ""
+    unit: UnitCode = ""
 
 
 class Stability(_Row):
@@ -86,9 +96,9 @@ class DrugRow(_Row):
 
 class Strength(_Row):
     amount: Decimal = Field(gt=0)
-    unit: str
+    unit: UnitCode
     per_volume: Decimal | None = Field(default=None, gt=0)
-    volume_unit: str = "mL"
+    volume_unit: UnitCode = "mL"
 
 
 class Reconstitution(_Row):

@@ -76,7 +76,7 @@ def reorder_suggestions(site_ids: set[int], today: dt.date, usage_days: int = 30
         .annotate(total=Sum("quantity"))
     )
     on_hand = {(row["lot__product_id"], row["location_id"]): row["total"] for row in usable}
-    since = timezone.now() - dt.timedelta(days=usage_days)
+    since = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=usage_days), dt.time.min))
     used = (
         StockMovement.objects.filter(
             location__site__in=site_ids, kind__in=[MovementKind.CONSUME, MovementKind.WASTE], at__gte=since
@@ -168,11 +168,13 @@ def cancel_purchase_order(order_id: int, *, actor: User, expected_version: int, 
     return order
 
 
-def claim_receipt(line_id: int, *, product: Product, quantity: int, actor: User) -> PurchaseOrderLine:
+def claim_receipt(
+    line_id: int, *, product: Product, quantity: int, location: Location, actor: User
+) -> PurchaseOrderLine:
     """Count received packages against an order line (inside ``receive_stock``'s transaction)."""
     line = (
         PurchaseOrderLine.objects.select_for_update()
-        .select_related("purchase_order")
+        .select_related("purchase_order__location")
         .filter(pk=line_id, purchase_order__site__in=actor.site_ids())
         .first()
     )
@@ -183,6 +185,12 @@ def claim_receipt(line_id: int, *, product: Product, quantity: int, actor: User)
             f"The scanned product ({product}) is not the one on this order line. Receive it without the order "
             "or against the right line.",
             code="WRONG_PRODUCT",
+        )
+    if line.purchase_order.location_id != location.pk:
+        raise Conflict(
+            f"This order is to be delivered to {line.purchase_order.location.name}, not {location.name}. "
+            "Receive it there, or without the order.",
+            code="WRONG_LOCATION",
         )
     remaining = line.quantity_ordered - line.quantity_received
     if quantity > remaining:
@@ -196,5 +204,6 @@ def claim_receipt(line_id: int, *, product: Product, quantity: int, actor: User)
     line.save(update_fields=["quantity_received"])
     complete = all(li.quantity_received >= li.quantity_ordered for li in order.lines.all())
     _transition(order, PurchaseOrderStatus.RECEIVED if complete else PurchaseOrderStatus.PARTLY_RECEIVED)
-    order.save(update_fields=["status"])
+    order.version += 1  # a screen opened before this receipt is now stale
+    order.save(update_fields=["status", "version"])
     return line

@@ -61,7 +61,9 @@ def trace_lot(lot: Lot, site_ids: set[int]) -> Trace:
         on_hand=list(
             StockBalance.objects.filter(lot=lot, quantity__gt=0, location__site__in=site_ids).select_related("location")
         ),
-        consumed=list(movements.filter(kind=MovementKind.CONSUME).select_related("location", "actor").order_by("at")),
+        consumed=list(
+            movements.filter(kind=MovementKind.CONSUME).select_related("location", "actor").order_by("at", "id")
+        ),
         received=totals.get(MovementKind.RECEIVE, 0),
         wasted=-totals.get(MovementKind.WASTE, 0),
     )

@@ -139,7 +139,9 @@ def receive_stock(
     if purchase_order_line_id is not None:
         from openinfusion.inventory.purchasing import claim_receipt
 
-        po_line = claim_receipt(purchase_order_line_id, product=product, quantity=quantity, actor=actor)
+        po_line = claim_receipt(
+            purchase_order_line_id, product=product, quantity=quantity, location=location, actor=actor
+        )
     movement = post_movement(
         lot,
         location,
@@ -281,7 +283,8 @@ def record_count(*, actor: User, location_id: int, counts: dict[int, int]) -> Cy
     if any(n < 0 for n in counts.values()):
         raise InvalidInput("A count cannot be negative.", code="BAD_QUANTITY")
     count = CycleCount.objects.create(location=location, counted_by=actor, counted_at=timezone.now())
-    lots = {lot.pk: lot for lot in Lot.objects.filter(pk__in=counts)}
+    held_here = Lot.objects.filter(pk__in=counts, movements__location__site__in=actor.site_ids()).distinct()
+    lots = {lot.pk: lot for lot in held_here}
     unknown = set(counts) - set(lots)
     if unknown:
         raise NotFound(f"Unknown lot id {', '.join(map(str, sorted(unknown)))}.", code="UNKNOWN_LOT")

@@ -172,6 +172,48 @@ def load_orders_demo(seed: int = 11) -> None:
     for order in singles[:-3]:
         services.submit_order(order.pk, actor=prescriber, expected_version=order.version)
     _verify_some(pharmacist)
+    _left_for_the_pharmacist(prescriber, center, rng)
+
+
+def _left_for_the_pharmacist(prescriber: User, site: Site, rng: random.Random) -> None:
+    """A new colon-cancer referral with no plan yet (the prescriber starts one), and a submitted
+    order over its maximum single dose (the pharmacist must return it)."""
+    _patient(
+        prescriber,
+        site,
+        60,
+        "F",
+        rng,
+        CareSetting.INFUSION_CENTER,
+        "C18.7",
+        "Malignant neoplasm of sigmoid colon",
+        low_counts=False,
+    )
+    lymphoma = _patient(
+        prescriber,
+        site,
+        61,
+        "M",
+        rng,
+        CareSetting.INFUSION_CENTER,
+        "C83.3",
+        "Diffuse large B-cell lymphoma",
+        low_counts=False,
+    )
+    slip = services.create_order(
+        lymphoma.pk,
+        actor=prescriber,
+        drug_key="vincristine",
+        dose="2.8 mg",
+        route="IV",
+        planned_start=timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=2),
+        diluent_key="sodium-chloride-0.9",
+        volume_ml=Decimal(50),
+        duration_minutes=10,
+        indication_code="C83.3",
+        note="1.4 mg/m2 — check against the 2 mg cap",
+    )
+    services.submit_order(slip.pk, actor=prescriber, expected_version=slip.version)
 
 
 def _patient(

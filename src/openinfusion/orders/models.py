@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from openinfusion.accounts.models import Signature, Site
-from openinfusion.clinical.units import Quantity, format_decimal
+from openinfusion.clinical.units import Quantity, display_unit, format_decimal
 from openinfusion.concurrency import VersionedModel
 from openinfusion.formulary.models import Drug
 from openinfusion.patients.models import Patient
@@ -184,11 +184,11 @@ class Order(VersionedModel):
 
     @property
     def dose_text(self) -> str:
-        return f"{format_decimal(self.dose)} {self.dose_unit}"
+        return f"{format_decimal(self.dose)} {display_unit(self.dose_unit)}"
 
     @property
     def basis_text(self) -> str:
-        return "" if self.basis_value is None else f"{format_decimal(self.basis_value)} {self.basis_unit}"
+        return "" if self.basis_value is None else f"{format_decimal(self.basis_value)} {display_unit(self.basis_unit)}"
 
 
 class Override(models.Model):
