@@ -147,6 +147,7 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _register_routers() -> None:
     from openinfusion.accounts.api import router as accounts_router
     from openinfusion.audit.api import router as audit_router
+    from openinfusion.compounding.api import router as compounding_router
     from openinfusion.formulary.api import router as formulary_router
     from openinfusion.inventory.api import router as inventory_router
     from openinfusion.orders.api import router as orders_router
@@ -158,6 +159,7 @@ def _register_routers() -> None:
     api.add_router("/inventory", inventory_router)
     api.add_router("/", patients_router)
     api.add_router("/", orders_router)
+    api.add_router("/compounding", compounding_router)
 
 
 @api.get("/version", operation_id="get_version", auth=allow(Action.PUBLIC))

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "openinfusion.inventory",
     "openinfusion.patients",
     "openinfusion.orders",
+    "openinfusion.compounding",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +150,8 @@ USE_I18N = False
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Uploaded photos of preparations: kept with the record, served only through a permission-checked view.
+MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

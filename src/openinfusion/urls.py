@@ -17,6 +17,7 @@ urlpatterns = [
     path("inventory/", include("openinfusion.inventory.urls")),
     path("patients/", include("openinfusion.patients.urls")),
     path("orders/", include("openinfusion.orders.urls")),
+    path("compounding/", include("openinfusion.compounding.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
 ]

@@ -42,6 +42,12 @@ EXPECTED: dict[str, str] = {
     "write_orders": "prescriber",
     "verify_orders": "pharmacist",
     "cancel_orders": "prescriber pharmacist",
+    "view_preparations": "pharmacist technician nurse quality",
+    "plan_preparations": "pharmacist technician",
+    "release_to_compound": "pharmacist nurse",
+    "compound": "technician pharmacist",
+    "final_check": "pharmacist",
+    "print_labels": "pharmacist technician nurse",
 }
 
 

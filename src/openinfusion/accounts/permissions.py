@@ -67,6 +67,12 @@ class Action(StrEnum):
     WRITE_ORDERS = "write_orders"
     VERIFY_ORDERS = "verify_orders"
     CANCEL_ORDERS = "cancel_orders"
+    VIEW_PREPARATIONS = "view_preparations"
+    PLAN_PREPARATIONS = "plan_preparations"
+    RELEASE_TO_COMPOUND = "release_to_compound"
+    COMPOUND = "compound"
+    FINAL_CHECK = "final_check"
+    PRINT_LABELS = "print_labels"
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -102,6 +108,12 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.WRITE_ORDERS: frozenset({Role.PRESCRIBER}),
     Action.VERIFY_ORDERS: frozenset({Role.PHARMACIST}),
     Action.CANCEL_ORDERS: frozenset({Role.PRESCRIBER, Role.PHARMACIST}),
+    Action.VIEW_PREPARATIONS: frozenset({Role.PHARMACIST, Role.TECHNICIAN, Role.NURSE, Role.QUALITY}),
+    Action.PLAN_PREPARATIONS: frozenset({Role.PHARMACIST, Role.TECHNICIAN}),
+    Action.RELEASE_TO_COMPOUND: frozenset({Role.PHARMACIST, Role.NURSE}),
+    Action.COMPOUND: frozenset({Role.TECHNICIAN, Role.PHARMACIST}),
+    Action.FINAL_CHECK: frozenset({Role.PHARMACIST}),
+    Action.PRINT_LABELS: frozenset({Role.PHARMACIST, Role.TECHNICIAN, Role.NURSE}),
 }
 
 

@@ -16,7 +16,7 @@ from openinfusion.orders.models import ACTIVE_STATUSES, Order, OrderStatus
 from openinfusion.patients.models import Allergy, MeasurementKind
 from openinfusion.patients.services import current_measurement, latest_labs
 
-GIVEN_STATUSES = (OrderStatus.VERIFIED,)
+GIVEN_STATUSES = (OrderStatus.VERIFIED, OrderStatus.PREPARING, OrderStatus.PREPARED, OrderStatus.CHECKED)
 """Doses counted as given for cumulative totals (administration adds its own states here)."""
 
 

@@ -100,6 +100,9 @@ class OrderStatus(models.TextChoices):
     VERIFIED = "verified", "Verified"
     RETURNED = "returned", "Returned to prescriber"
     ON_HOLD = "on_hold", "On hold"
+    PREPARING = "preparing", "Being prepared"
+    PREPARED = "prepared", "Prepared — awaiting final check"
+    CHECKED = "checked", "Checked — ready to dispense"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -112,12 +115,19 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.ON_HOLD: frozenset(
         {OrderStatus.SUBMITTED, OrderStatus.VERIFIED, OrderStatus.RETURNED, OrderStatus.CANCELLED}
     ),
-    OrderStatus.VERIFIED: frozenset({OrderStatus.ON_HOLD, OrderStatus.CANCELLED}),
+    OrderStatus.VERIFIED: frozenset({OrderStatus.ON_HOLD, OrderStatus.PREPARING, OrderStatus.CANCELLED}),
+    OrderStatus.PREPARING: frozenset({OrderStatus.PREPARED, OrderStatus.VERIFIED, OrderStatus.CANCELLED}),
+    OrderStatus.PREPARED: frozenset({OrderStatus.CHECKED, OrderStatus.VERIFIED, OrderStatus.CANCELLED}),
+    OrderStatus.CHECKED: frozenset({OrderStatus.CANCELLED}),
     OrderStatus.CANCELLED: frozenset(),
 }
-"""Compounding and administration add their states (and their edges) to this table."""
+"""Compounding moves verified → preparing → prepared → checked (a rejected preparation sends the
+order back to verified for a new one); administration adds its states and edges here."""
 
 ACTIVE_STATUSES = (
+    OrderStatus.PREPARING,
+    OrderStatus.PREPARED,
+    OrderStatus.CHECKED,
     OrderStatus.DRAFT,
     OrderStatus.SUBMITTED,
     OrderStatus.RETURNED,
@@ -155,7 +165,7 @@ class Order(VersionedModel):
     prescriber = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     indication_code = models.CharField(max_length=10, blank=True)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
-    status_reason = models.CharField(max_length=300, blank=True)
+    status_reason = models.TextField(blank=True)
     note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
     verified_by = models.ForeignKey(

@@ -415,6 +415,14 @@ def _move(
     return order
 
 
+def advance_order(order: Order, to: OrderStatus, *, actor: User, reason: str = "") -> Order:
+    """Move an order along as its preparation (or later its administration) moves, inside the
+    caller's transaction; the order row is locked and must allow the move."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    order.version, order.status = locked.version, locked.status
+    return _move(order, to, actor=actor, expected_version=locked.version, reason=reason)
+
+
 @audited("orders:order:submit")
 def submit_order(order_id: int, *, actor: User, expected_version: int) -> Order:
     check(actor, Action.WRITE_ORDERS)
@@ -524,6 +532,8 @@ def verify_order(
             details={"findings": [f.code for f in result.hard_stops]},
         )
     given = {code: text.strip() for code, text in (overrides or {}).items() if text and text.strip()}
+    if any(len(text) > 300 for text in given.values()):
+        raise InvalidInput("Keep each override reason under 300 characters.", code="INVALID_INPUT")
     missing = sorted({f.code.value for f in result.warnings} - set(given))
     if missing:
         raise InvalidInput(

@@ -26,13 +26,22 @@ TASKS: dict[Role, tuple[Task, ...]] = {
     Role.PHARMACIST: (
         Task("Verify orders", "Check dose, labs, allergies and cumulative dose; sign electronically.", "orders:queue"),
         Task("Patients", "Charts: measurements, labs, allergies, plans and orders.", "patients:list"),
-        Task("Final check", "Review scans, weights and photos of prepared doses; sign to release the label."),
+        Task(
+            "Final check",
+            "Review scans, weights and photos of prepared doses; sign to release the label.",
+            "compounding:checks",
+        ),
         Task("Formulary", "Drugs, products, hazard groups, limits and stability.", "formulary:browser"),
         Task("Recall and trace", "Quarantine a lot and find every package of it.", "inventory:recall"),
         Task("Audit trail", "Look up who did what and when.", "audit:report"),
     ),
     Role.TECHNICIAN: (
-        Task("Compounding queue", "Prepare released doses step by step: scan every component and weigh."),
+        Task(
+            "Compounding queue",
+            "Prepare released doses step by step: scan every component and weigh.",
+            "compounding:queue",
+        ),
+        Task("Open vials", "Punctured vials still in date, offered to the next dose.", "compounding:open_vials"),
         Task("Receive stock", "Scan GS1 barcodes of delivered packages into inventory.", "inventory:receive"),
         Task("Stock", "What is on each shelf, by lot and expiry.", "inventory:stock"),
     ),

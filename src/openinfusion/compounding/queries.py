@@ -1,0 +1,42 @@
+"""What the compounding screens list: the work queue per room, the final checks, open vials."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from openinfusion.accounts.models import User
+from openinfusion.compounding.models import OpenVial, OpenVialStatus, Preparation, PreparationStatus
+
+QUEUE_STATUSES = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS)
+
+
+def work_queue(actor: User, room_kind: str | None = None) -> list[Preparation]:
+    """Planned and started preparations at the actor's sites, by needed-by time."""
+    preparations = Preparation.objects.filter(site__in=actor.site_ids(), status__in=QUEUE_STATUSES)
+    if room_kind:
+        preparations = preparations.filter(room__kind=room_kind)
+    return list(
+        preparations.select_related("order__drug", "order__patient", "room", "prepared_by", "checked_by")
+        .prefetch_related("steps")
+        .order_by("needed_by", "id")
+    )
+
+
+def awaiting_check(actor: User) -> list[Preparation]:
+    return list(
+        Preparation.objects.filter(site__in=actor.site_ids(), status=PreparationStatus.AWAITING_CHECK)
+        .select_related("order__drug", "order__patient", "room", "prepared_by", "checked_by")
+        .order_by("needed_by", "id")
+    )
+
+
+def open_vials(actor: User) -> list[OpenVial]:
+    return list(
+        OpenVial.objects.filter(location__site__in=actor.site_ids(), status=OpenVialStatus.OPEN)
+        .select_related("product__drug", "lot", "location")
+        .order_by("expires_at")
+    )
+
+
+def minutes_left(preparation: Preparation) -> int:
+    return int((preparation.needed_by - timezone.now()).total_seconds() // 60)

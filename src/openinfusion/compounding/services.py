@@ -1,0 +1,681 @@
+"""The IV workflow: plan a preparation from a verified order, release it, start it, record every
+scan, weighing and step in the only order allowed, complete it (stock consumed from the lots
+scanned), and the pharmacist's final check. One function per transition, one transaction, audited.
+
+A failed check (wrong product, unusable lot, weight out of tolerance, step out of order) refuses the
+step and is kept as an ``InterceptedError`` (written after the refused transaction rolls back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, ParamSpec, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+
+from openinfusion.accounts.access import check
+from openinfusion.accounts.models import SignatureMeaning, User
+from openinfusion.accounts.permissions import Action
+from openinfusion.accounts.signatures import sign
+from openinfusion.audit.services import audited, record
+from openinfusion.clinical import bud, gravimetric
+from openinfusion.clinical.units import Quantity, format_decimal
+from openinfusion.compounding import planning
+from openinfusion.compounding.models import (
+    InterceptedError,
+    OpenVial,
+    OpenVialStatus,
+    Photo,
+    Preparation,
+    PreparationStatus,
+    Qualification,
+    QualificationKind,
+    Scan,
+    StepRecord,
+    Weighing,
+)
+from openinfusion.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from openinfusion.formulary.models import Container, Drug, Form, Product, ReleasePolicy
+from openinfusion.inventory import scanning
+from openinfusion.inventory.ledger import InsufficientStock, post_movement
+from openinfusion.inventory.models import Location, LocationKind, Lot, MovementKind
+from openinfusion.inventory.services import require_usable
+from openinfusion.orders.models import Order, OrderStatus
+from openinfusion.orders.services import advance_order, order_for
+
+P = ParamSpec("P")
+R = TypeVar("R")
+ACTIVE = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS, PreparationStatus.AWAITING_CHECK)
+PHOTO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+class StepRefused(DomainError):
+    """A failed check at a step; the step must be done again."""
+
+    status = 422
+
+
+def preparation_for(actor: User, preparation_id: int, *, lock: bool = False) -> Preparation:
+    preparations = Preparation.objects.select_related("order__drug", "order__patient", "room", "order__diluent")
+    if lock:
+        preparations = preparations.select_for_update(of=("self",))
+    preparation = preparations.filter(pk=preparation_id, site__in=actor.site_ids()).first()
+    if preparation is None:
+        raise NotFound("No such preparation at your sites.", code="UNKNOWN_PREPARATION")
+    return preparation
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+def _room(actor: User, order: Order) -> Location:
+    kind = LocationKind.HAZARDOUS_BUFFER if order.drug.hazardous else LocationKind.CLEAN_ROOM
+    rooms = Location.objects.filter(kind=kind, active=True, site__in=actor.site_ids()).select_related("site")
+    room = rooms.filter(site=order.site).first() or rooms.first()
+    if room is None:
+        raise NotFound(f"No {LocationKind(kind).label.lower()} is set up at your sites.", code="NO_ROOM")
+    return room
+
+
+def _vial_options(drug: Drug, unit: str) -> list[planning.VialOption]:
+    options = []
+    for product in drug.products.filter(active=True, strength_unit=unit):
+        powder = product.form in (Form.LYOPHILIZED_POWDER, Form.POWDER)
+        volume = product.reconstitution_volume_ml if powder else (product.strength_volume or product.total_volume_ml)
+        if not volume:
+            continue
+        options.append(
+            planning.VialOption(
+                product_id=product.pk,
+                label=f"{product.strength_label} ({product.ndc_labelled})",
+                amount=product.strength_amount,
+                volume_ml=volume,
+                single_dose=product.container != Container.MULTIPLE_DOSE_VIAL,
+                reconstitution_diluent=product.reconstitution_diluent if powder else "",
+                reconstitution_ml=product.reconstitution_volume_ml if powder else None,
+                specific_gravity=product.specific_gravity,
+            )
+        )
+    return options
+
+
+def _open_vial_options(drug: Drug, room: Location, now: dt.datetime, unit: str) -> list[planning.OpenVialOption]:
+    options = []
+    for vial in OpenVial.objects.filter(
+        product__drug=drug, product__strength_unit=unit, location=room, status=OpenVialStatus.OPEN, expires_at__gt=now
+    ).select_related("product"):
+        product = vial.product
+        volume = product.reconstitution_volume_ml or product.strength_volume or product.total_volume_ml
+        if volume:
+            options.append(
+                planning.OpenVialOption(
+                    vial.pk,
+                    product.pk,
+                    f"{product.strength_label} lot {vial.lot.lot_number}",
+                    vial.remaining_ml,
+                    product.strength_amount / volume,
+                    product.specific_gravity,
+                )
+            )
+    return options
+
+
+def _bag(order: Order) -> planning.BagOption | None:
+    if order.diluent is None or not order.volume_ml:
+        return None
+    products = order.diluent.products.filter(active=True, total_volume_ml__isnull=False)
+    wanted = order.volume_ml
+
+    def distance(product: Product) -> Decimal:
+        return abs((product.total_volume_ml or Decimal(0)) - wanted)
+
+    product = min(products, key=distance, default=None)
+    if product is None or product.total_volume_ml is None:
+        raise NotFound(f"No {order.diluent.display_name} bag is on the formulary.", code="NO_BAG")
+    return planning.BagOption(
+        product.pk,
+        f"{order.diluent.display_name} {format_decimal(product.total_volume_ml)} mL ({product.ndc_labelled})",
+        product.total_volume_ml,
+        product.specific_gravity,
+    )
+
+
+def _storage_and_stability(drug: Drug) -> tuple[str, Decimal | None]:
+    """Keep it cold when the drug's stability allows (longer dating), else at room temperature."""
+    by_storage = {s["storage"]: Decimal(str(s["hours"])) for s in drug.stability}
+    for storage in ("refrigerator", "room"):
+        if storage in by_storage:
+            return storage, by_storage[storage]
+    return "room", None
+
+
+def _needs_release(order: Order) -> bool:
+    return order.drug.release_policy == ReleasePolicy.ON_RELEASE or order.overrides.filter(code="LAB_HOLD").exists()
+
+
+@audited("compounding:preparation:plan")
+def plan_preparation(order_id: int, *, actor: User) -> Preparation:
+    """Work out and store how to make a verified order's dose."""
+    check(actor, Action.PLAN_PREPARATIONS)
+    order = order_for(actor, order_id, lock=True)
+    if order.status != OrderStatus.VERIFIED:
+        raise Conflict(
+            f"Order #{order.pk} is {order.get_status_display().lower()}; only a verified order is prepared.",
+            code="WRONG_STATE",
+        )
+    if order.preparations.filter(status__in=ACTIVE).exists():
+        raise Conflict(f"Order #{order.pk} already has a preparation under way.", code="ALREADY_PLANNED")
+    room = _room(actor, order)
+    now = timezone.now()
+    storage, stability = _storage_and_stability(order.drug)
+    drug = order.drug
+    plan = planning.plan_preparation(
+        dose=order.dose,
+        unit=order.dose_unit,
+        vials=_vial_options(drug, order.dose_unit),
+        open_vials=_open_vial_options(drug, room, now, order.dose_unit),
+        bag=_bag(order),
+        duration_minutes=order.duration_minutes,
+        concentration_range=(drug.concentration_min, drug.concentration_max, drug.concentration_unit),
+        hazardous=drug.hazardous,
+        storage=storage,
+        protect_from_light=drug.protect_from_light,
+        stability_hours=stability,
+    )
+    preparation = Preparation.objects.create(
+        site=room.site,
+        order=order,
+        room=room,
+        plan=plan.as_json(),
+        needed_by=order.planned_start,
+        needs_release=_needs_release(order),
+        planned_at=now,
+        planned_by=actor,
+        recipe=drug.recipes.filter(status="approved").first(),
+    )
+    record(
+        "compounding:preparation:planned",
+        actor=actor,
+        entity=preparation,
+        site=room.site,
+        patient_id=order.patient_id,
+        after={"order": order.pk, "room": room.code, "draws": len(plan.draws), "waste": format_decimal(plan.waste)},
+    )
+    return preparation
+
+
+@audited("compounding:preparation:release")
+def release_to_compound(preparation_id: int, *, actor: User, reason: str) -> Preparation:
+    """Let a costly or hold-sensitive dose be mixed: labs reviewed, patient arrived or nurse release."""
+    check(actor, Action.RELEASE_TO_COMPOUND)
+    preparation = preparation_for(actor, preparation_id, lock=True)
+    if not reason.strip():
+        raise InvalidInput(
+            "Say what releases it (labs reviewed, patient arrived, nurse release).", code="REASON_REQUIRED"
+        )
+    if preparation.status != PreparationStatus.PLANNED or preparation.released_at:
+        raise Conflict("Only a planned preparation waiting for release can be released.", code="WRONG_STATE")
+    preparation.released_at, preparation.released_by, preparation.release_reason = timezone.now(), actor, reason
+    preparation.version += 1
+    preparation.save(update_fields=["released_at", "released_by", "release_reason", "version"])
+    record(
+        "compounding:preparation:released",
+        actor=actor,
+        entity=preparation,
+        site=preparation.site,
+        patient_id=preparation.order.patient_id,
+        reason=reason,
+    )
+    return preparation
+
+
+def require_qualified(actor: User, hazardous: bool, today: dt.date) -> None:
+    needed = [QualificationKind.STERILE] + ([QualificationKind.HAZARDOUS] if hazardous else [])
+    current = set(Qualification.objects.filter(user=actor, valid_until__gte=today).values_list("kind", flat=True))
+    missing = [QualificationKind(k).label for k in needed if k not in current]
+    if missing:
+        raise NotAllowed(
+            f"You have no current qualification for {' and '.join(missing)}; ask a pharmacist to "
+            "assign this dose to a qualified technician.",
+            code="NOT_QUALIFIED",
+        )
+
+
+@audited("compounding:preparation:start")
+def start_preparation(preparation_id: int, *, actor: User) -> Preparation:
+    check(actor, Action.COMPOUND)
+    preparation = preparation_for(actor, preparation_id, lock=True)
+    if preparation.status != PreparationStatus.PLANNED:
+        raise Conflict(
+            f"This preparation is {preparation.get_status_display().lower()}; it cannot be started.", code="WRONG_STATE"
+        )
+    if not preparation.released:
+        raise Conflict(
+            "This dose waits for release (labs, arrival or nurse) before anything is mixed.", code="NOT_RELEASED"
+        )
+    now = timezone.now()
+    require_qualified(actor, bool(preparation.plan["hazardous"]), timezone.localdate(now))
+    limit = _bud_limit(preparation)
+    if now + limit < preparation.needed_by:
+        raise Conflict(
+            f"Made now it would expire at {(now + limit):%Y-%m-%d %H:%M} UTC, before it is needed "
+            f"({preparation.needed_by:%Y-%m-%d %H:%M} UTC). Prepare it later.",
+            code="BUD_BEFORE_NEEDED",
+        )
+    preparation.status, preparation.started_at, preparation.prepared_by = PreparationStatus.IN_PROGRESS, now, actor
+    preparation.version += 1
+    preparation.save(update_fields=["status", "started_at", "prepared_by", "version"])
+    advance_order(preparation.order, OrderStatus.PREPARING, actor=actor)
+    record(
+        "compounding:preparation:started",
+        actor=actor,
+        entity=preparation,
+        site=preparation.site,
+        patient_id=preparation.order.patient_id,
+    )
+    return preparation
+
+
+def _bud_limit(preparation: Preparation) -> dt.timedelta:
+    storage = bud.Storage(preparation.plan["storage"])
+    usp = bud.usp797_limit(bud.CspCategory.CATEGORY_2, storage, starting_components=bud.StartingComponents.STERILE)
+    hours = preparation.plan.get("stability_hours")
+    return min(usp, dt.timedelta(hours=float(hours))) if hours else usp
+
+
+# --- steps ----------------------------------------------------------------------------------------
+
+
+def _next_step(preparation: Preparation, kind: str | tuple[str, ...]) -> tuple[int, dict[str, Any]]:
+    if preparation.status != PreparationStatus.IN_PROGRESS:
+        raise Conflict("Start the preparation first.", code="WRONG_STATE")
+    index = preparation.steps.count()
+    steps = preparation.plan["steps"]
+    if index >= len(steps):
+        raise StepRefused("Every step is done: complete the preparation.", code="STEP_OUT_OF_ORDER")
+    step = steps[index]
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if step["kind"] not in kinds:
+        raise StepRefused(
+            f"Step {index + 1} is “{step['title']}”; do that first.", code="STEP_OUT_OF_ORDER", details={"step": index}
+        )
+    return index, step
+
+
+def _intercepted(refusal: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Like ``audited``, and a refused step is also kept as an intercepted error of the preparation
+    (written after the step's transaction rolled back, so the error survives the refusal)."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        inner = audited(refusal)(function)
+
+        @functools.wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return inner(*args, **kwargs)
+            except StepRefused as error:
+                actor = kwargs["actor"]
+                assert isinstance(actor, User)
+                preparation = preparation_for(actor, int(args[0]))  # type: ignore[call-overload]
+                InterceptedError.objects.create(
+                    preparation=preparation,
+                    step_index=preparation.steps.count(),
+                    code=error.code,
+                    message=error.message[:500],
+                    data={k: str(v) for k, v in kwargs.items() if k != "actor"},
+                    by=actor,
+                    at=timezone.now(),
+                )
+                raise
+
+        return run
+
+    return decorate
+
+
+@_intercepted("compounding:preparation:scan")
+def record_scan(preparation_id: int, *, actor: User, scan: str) -> StepRecord:
+    """Scan a vial, the reconstitution diluent or the bag: it must be what the step names, usable."""
+    check(actor, Action.COMPOUND)
+    preparation = preparation_for(actor, preparation_id, lock=True)
+    index, step = _next_step(preparation, ("scan_vial", "reconstitute", "scan_bag"))
+    package = scanning.from_scan(scan)
+    product = Product.objects.select_related("drug").filter(gtin14=package.gtin14).first()
+    if product is None:
+        raise StepRefused(f"GTIN {package.gtin14} is not a formulary product. Set it aside.", code="WRONG_PRODUCT")
+    _match(product, step)
+    lot = Lot.objects.select_related("product__drug").filter(product=product, lot_number=package.lot).first()
+    if lot is None:
+        raise StepRefused(
+            f"Lot {package.lot} of {product} was never received here; it cannot be used.", code="UNKNOWN_LOT"
+        )
+    try:
+        require_usable(lot, timezone.localdate())
+    except DomainError as error:
+        raise StepRefused(error.message, code=error.code) from None
+    open_vial = _open_vial(step, lot)
+    if step["kind"] == "scan_vial" and open_vial is None:
+        _take_vial(preparation, lot, actor)
+    data = {"gtin": package.gtin14, "lot": lot.lot_number, "expiry": lot.expiry.isoformat(), "serial": package.serial}
+    if step["kind"] == "reconstitute":
+        data["volume_ml"] = step["volume_ml"]
+    done = StepRecord.objects.create(
+        preparation=preparation, index=index, kind=step["kind"], data=data, by=actor, at=timezone.now()
+    )
+    Scan.objects.create(step=done, product=product, lot=lot, serial=package.serial, open_vial=open_vial)
+    record(
+        "compounding:preparation:scanned",
+        actor=actor,
+        entity=preparation,
+        site=preparation.site,
+        patient_id=preparation.order.patient_id,
+        after={"step": index + 1, **data},
+    )
+    return done
+
+
+def _take_vial(preparation: Preparation, lot: Lot, actor: User) -> None:
+    """The scanned vial leaves the shelf now: one package consumed from the room, under the ledger's lock."""
+    try:
+        post_movement(
+            lot, preparation.room, MovementKind.CONSUME, -1, actor=actor, reference=f"preparation:{preparation.pk}"
+        )
+    except InsufficientStock:
+        raise StepRefused(
+            f"No package of lot {lot.lot_number} is left in {preparation.room.name}. Transfer stock there first, "
+            "or scan another lot.",
+            code="INSUFFICIENT_STOCK",
+        ) from None
+
+
+def _match(product: Product, step: dict[str, Any]) -> None:
+    if step["kind"] == "reconstitute":
+        if product.drug.key != step["diluent"]:
+            raise StepRefused(
+                f"This is {product.drug.display_name}; reconstitute with {step['diluent']}.", code="WRONG_PRODUCT"
+            )
+        return
+    wanted = Product.objects.select_related("drug").get(pk=step["product_id"])
+    if product.pk == wanted.pk:
+        return
+    if product.drug_id != wanted.drug_id:
+        raise StepRefused(
+            f"Wrong drug: this is {product.drug.display_name}, the step needs {wanted.drug.display_name}. Put it back.",
+            code="WRONG_PRODUCT",
+        )
+    same_strength = (product.strength_amount, product.strength_unit, product.strength_volume) == (
+        wanted.strength_amount,
+        wanted.strength_unit,
+        wanted.strength_volume,
+    )
+    if not same_strength:
+        raise StepRefused(
+            f"Wrong strength: this is {product.strength_label}, the step needs {wanted.strength_label}.",
+            code="WRONG_STRENGTH",
+        )
+
+
+def _open_vial(step: dict[str, Any], lot: Lot) -> OpenVial | None:
+    if step.get("open_vial_id") is None:
+        return None
+    vial = OpenVial.objects.select_for_update().get(pk=step["open_vial_id"])
+    if vial.lot_id != lot.pk:
+        raise StepRefused(
+            f"The plan uses the open vial of lot {vial.lot.lot_number}; scan that vial.", code="WRONG_PRODUCT"
+        )
+    if vial.status != OpenVialStatus.OPEN or vial.expires_at <= timezone.now():
+        raise StepRefused(
+            f"That open vial expired at {vial.expires_at:%Y-%m-%d %H:%M} UTC; waste it and plan again.",
+            code="OPEN_VIAL_EXPIRED",
+        )
+    return vial
+
+
+def _grams(value: Decimal | str, what: str) -> Decimal:
+    try:
+        grams = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidInput(f"The {what} weight must be a number of grams.", code="INVALID_INPUT") from None
+    if grams < 0:
+        raise InvalidInput(f"The {what} weight cannot be negative.", code="INVALID_INPUT")
+    return grams
+
+
+@_intercepted("compounding:preparation:weigh")
+def record_weighing(
+    preparation_id: int, *, actor: User, scale: str, tare_g: Decimal | str, gross_g: Decimal | str
+) -> StepRecord:
+    """Weigh what was drawn (or added to the bag): volume from mass and specific gravity, within tolerance."""
+    check(actor, Action.COMPOUND)
+    preparation = preparation_for(actor, preparation_id, lock=True)
+    index, step = _next_step(preparation, ("weigh_draw", "weigh_bag"))
+    if not scale.strip():
+        raise InvalidInput("Give the id of the scale used (it must be calibrated).", code="SCALE_REQUIRED")
+    tare, gross = _grams(tare_g, "empty"), _grams(gross_g, "filled")
+    gravity, expected = Decimal(step["specific_gravity"]), Decimal(step["expected_ml"])
+    tolerance = Decimal(step["tolerance_pct"])
+    if gross <= tare:
+        raise StepRefused(
+            "The filled weight must be more than the empty weight. Weigh again.", code="GRAVIMETRIC_OUT_OF_TOLERANCE"
+        )
+    result = gravimetric.gravimetric_check(
+        Quantity(gross - tare, "g"), gravity, Quantity(expected, "mL"), tolerance_pct=tolerance
+    )
+    measured = result.measured_volume.value
+    data = {
+        "scale": scale,
+        "tare_g": str(tare),
+        "gross_g": str(gross),
+        "measured_ml": str(measured),
+        "deviation_pct": str(result.deviation_pct),
+    }
+    if not result.within_tolerance:
+        raise StepRefused(
+            f"Weight gives {format_decimal(measured)} mL, {format_decimal(result.deviation_pct)} % from the "
+            f"{format_decimal(expected)} mL planned (tolerance ±{format_decimal(tolerance)} %). Correct the volume and "
+            "weigh again.",
+            code="GRAVIMETRIC_OUT_OF_TOLERANCE",
+            details=data,
+        )
+    done = StepRecord.objects.create(
+        preparation=preparation, index=index, kind=step["kind"], data=data, by=actor, at=timezone.now()
+    )
+    Weighing.objects.create(
+        step=done,
+        scale=scale,
+        tare_g=tare,
+        gross_g=gross,
+        specific_gravity=gravity,
+        expected_ml=expected,
+        measured_ml=measured,
+        deviation_pct=result.deviation_pct,
+        tolerance_pct=tolerance,
+    )
+    record(
+        "compounding:preparation:weighed",
+        actor=actor,
+        entity=preparation,
+        site=preparation.site,
+        patient_id=preparation.order.patient_id,
+        after={"step": index + 1, **data},
+    )
+    return done
+
+
+@audited("compounding:preparation:photo")
+def record_photo(preparation_id: int, *, actor: User, image: bytes, name: str = "photo") -> Photo:
+    """Keep a photo with the record (PNG or JPEG, at most 8 MB), tagged with the current step."""
+    from django.core.files.base import ContentFile
+
+    check(actor, Action.COMPOUND)
+    preparation = preparation_for(actor, preparation_id, lock=True)
+    kind = next((t for magic, t in PHOTO_TYPES.items() if image.startswith(magic)), None)
+    if kind is None or len(image) > 8 * 1024 * 1024:
+        raise InvalidInput("Upload a PNG or JPEG photo of at most 8 MB.", code="BAD_PHOTO")
+    photo = Photo(
+        preparation=preparation, step_index=preparation.steps.count(), content_type=kind, by=actor, at=timezone.now()
+    )
+    photo.image.save(f"{preparation.barcode}-{name[:40]}.{kind.split('/')[1]}", ContentFile(image), save=False)
+    photo.save()
+    record(
+        "compounding:preparation:photographed",
+        actor=actor,
+        entity=preparation,
+        site=preparation.site,
+        after={"photo": photo.pk, "step": photo.step_index + 1},
+    )
+    return photo
+
+
+@audited("compounding:preparation:complete")
+def complete_preparation(preparation_id: int, *, actor: User, keep_open_vials: bool = False) -> Preparation:
+    """Every step done (the scanned vials left stock as they were scanned): keep or waste what is
+    left in them, set the BUD, and pass it to the final check."""
+    check(actor, Action.COMPOUND)
+    preparation = preparation_for(actor, preparation_id, lock=True)
+    if preparation.status != PreparationStatus.IN_PROGRESS:
+        raise Conflict("Only a preparation being made can be completed.", code="WRONG_STATE")
+    if preparation.steps.count() < len(preparation.plan["steps"]):
+        step = preparation.plan["steps"][preparation.steps.count()]
+        raise Conflict(f"Not every step is done: next is “{step['title']}”.", code="STEP_OUT_OF_ORDER")
+    now = timezone.now()
+    reference = f"preparation:{preparation.pk}"
+    expiries = []
+    draws = [d for d in preparation.plan["draws"]]
+    scans = Scan.objects.filter(step__preparation=preparation, step__kind="scan_vial").select_related("lot", "product")
+    for scan, draw in zip(scans.order_by("step__index"), draws, strict=True):
+        expiries.append(bud.end_of_expiry_date(scan.lot.expiry, timezone.get_current_timezone()))
+        if scan.open_vial is not None:
+            _draw_from_open_vial(scan.open_vial, Decimal(draw["draw_ml"]), now, reference)
+            continue
+        leftover = Decimal(draw["leftover_ml"])
+        if leftover > 0 and keep_open_vials:
+            container = bud.Container.SINGLE_DOSE if draw["single_dose"] else bud.Container.MULTIPLE_DOSE
+            OpenVial.objects.create(
+                product=scan.product,
+                lot=scan.lot,
+                location=preparation.room,
+                opened_at=now,
+                expires_at=now + bud.in_use_limit(container),
+                remaining_ml=leftover,
+                opened_for=preparation,
+            )
+    dated = bud.beyond_use_date(now, usp_limit=_bud_limit(preparation), component_expiries=expiries)
+    preparation.status, preparation.completed_at, preparation.bud = PreparationStatus.AWAITING_CHECK, now, dated.bud
+    preparation.version += 1
+    preparation.save(update_fields=["status", "completed_at", "bud", "version"])
+    advance_order(preparation.order, OrderStatus.PREPARED, actor=actor)
+    record(
+        "compounding:preparation:completed",
+        actor=actor,
+        entity=preparation,
+        site=preparation.site,
+        patient_id=preparation.order.patient_id,
+        after={"bud": dated.bud.isoformat(), "bud_governed_by": dated.governed_by, "kept_open": keep_open_vials},
+    )
+    return preparation
+
+
+def _draw_from_open_vial(vial: OpenVial, draw_ml: Decimal, now: dt.datetime, reference: str) -> None:
+    vial.remaining_ml = max(vial.remaining_ml - draw_ml, Decimal(0))
+    if vial.remaining_ml == 0:
+        vial.status, vial.closed_at, vial.closed_reason = OpenVialStatus.USED_UP, now, f"used up by {reference}"
+    vial.save(update_fields=["remaining_ml", "status", "closed_at", "closed_reason"])
+
+
+@audited("compounding:open_vials:expire")
+def expire_open_vials(*, actor: User | None, now: dt.datetime | None = None) -> int:
+    """Waste every open vial past its in-use limit, with the reason (run from the queue and the CLI)."""
+    now = now or timezone.now()
+    expired = list(OpenVial.objects.select_for_update().filter(status=OpenVialStatus.OPEN, expires_at__lte=now))
+    for vial in expired:
+        vial.status, vial.closed_at = OpenVialStatus.WASTED, now
+        vial.closed_reason = f"in-use limit reached {vial.expires_at:%Y-%m-%d %H:%M} UTC (USP <797>)"
+        vial.save(update_fields=["status", "closed_at", "closed_reason"])
+        record(
+            "compounding:open_vial:wasted",
+            actor=actor,
+            entity=vial,
+            site=vial.location.site,
+            reason=vial.closed_reason,
+            after={"remaining_ml": str(vial.remaining_ml)},
+        )
+    return len(expired)
+
+
+# --- final check ----------------------------------------------------------------------------------
+
+
+def record_content(preparation: Preparation) -> dict[str, Any]:
+    """What the final-check signature binds: the plan and every step as recorded."""
+    steps = [
+        {"index": s.index, "kind": s.kind, "data": s.data, "by": s.by_id, "at": s.at.isoformat()}
+        for s in preparation.steps.order_by("index")
+    ]
+    return {
+        "preparation": preparation.pk,
+        "order": preparation.order_id,
+        "plan": preparation.plan,
+        "steps": steps,
+        "bud": preparation.bud.isoformat() if preparation.bud else None,
+    }
+
+
+@audited("compounding:preparation:final_check")
+def final_check(
+    preparation_id: int,
+    *,
+    actor: User,
+    approve: bool,
+    password: str = "",
+    reason: str = "",
+    signer_username: str | None = None,
+    continuous_session: bool = True,
+) -> Preparation:
+    """A pharmacist other than the preparer approves (signing) or rejects (the dose is wasted and a
+    new preparation is planned)."""
+    check(actor, Action.FINAL_CHECK)
+    preparation = preparation_for(actor, preparation_id, lock=True)
+    if preparation.status != PreparationStatus.AWAITING_CHECK:
+        raise Conflict("Only a completed preparation awaits the final check.", code="WRONG_STATE")
+    if preparation.prepared_by_id == actor.pk:
+        raise NotAllowed("You prepared this dose; another pharmacist must check it.", code="SELF_CHECK")
+    now = timezone.now()
+    if approve:
+        signature = sign(
+            actor=actor,
+            signer_username=signer_username,
+            password=password,
+            meaning=SignatureMeaning.FINAL_CHECK_BY,
+            entity_type="compounding.preparation",
+            entity_id=preparation.pk,
+            content=record_content(preparation),
+            continuous_session=continuous_session,
+        )
+        preparation.status, preparation.final_check = PreparationStatus.APPROVED, signature
+        advance_order(preparation.order, OrderStatus.CHECKED, actor=actor)
+    else:
+        if not reason.strip():
+            raise InvalidInput("Say why the preparation is rejected.", code="REASON_REQUIRED")
+        preparation.status, preparation.rejection_reason = PreparationStatus.REJECTED, reason.strip()
+        advance_order(preparation.order, OrderStatus.VERIFIED, actor=actor, reason=f"preparation rejected: {reason}")
+    preparation.checked_by, preparation.checked_at = actor, now
+    preparation.version += 1
+    preparation.save(update_fields=["status", "final_check", "rejection_reason", "checked_by", "checked_at", "version"])
+    record(
+        "compounding:preparation:approved" if approve else "compounding:preparation:rejected",
+        actor=actor,
+        entity=preparation,
+        site=preparation.site,
+        patient_id=preparation.order.patient_id,
+        reason=reason,
+        signature_meaning=SignatureMeaning.FINAL_CHECK_BY if approve else "",
+    )
+    if not approve:
+        with transaction.atomic():
+            plan_preparation(preparation.order_id, actor=actor)
+    return preparation
