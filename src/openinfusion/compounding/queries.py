@@ -40,3 +40,22 @@ def open_vials(actor: User) -> list[OpenVial]:
 
 def minutes_left(preparation: Preparation) -> int:
     return int((preparation.needed_by - timezone.now()).total_seconds() // 60)
+
+
+def traced_doses(keys: list[str]) -> list[dict[str, object]]:
+    """For a recall trace: each preparation a lot went into, its patient, and where the dose is now."""
+    ids = [int(k) for k in keys if k.isdigit()]
+    preparations = Preparation.objects.filter(pk__in=ids).select_related("order__patient", "order__drug")
+    return [
+        {
+            "preparation": p.barcode,
+            "patient": str(p.order.patient),
+            "patient_id": p.order.patient_id,
+            "mrn": p.order.patient.mrn,
+            "order": p.order_id,
+            "dose": f"{p.order.drug.display_name} {p.order.dose_text}",
+            "status": p.get_status_display(),
+            "order_status": p.order.get_status_display(),
+        }
+        for p in preparations.order_by("pk")
+    ]

@@ -4,6 +4,7 @@ lots, and the recall trace."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet, Sum
@@ -51,19 +52,43 @@ class Trace:
     patients: list[dict[str, object]] = field(default_factory=list)
 
 
+TraceResolver = Callable[[list[str]], list[dict[str, object]]]
+TRACE_RESOLVERS: dict[str, TraceResolver] = {}
+"""Reference prefix (``preparation``) → a function that says, for those references, which patient
+each dose is for and where it is now. Apps that consume stock register one in ``ready()``, so the
+inventory needs to know nothing about them."""
+
+
+def _doses(consumed: list[StockMovement]) -> list[dict[str, object]]:
+    by_prefix: dict[str, list[str]] = {}
+    for movement in consumed:
+        prefix, _, key = movement.reference.partition(":")
+        if key and key not in by_prefix.setdefault(prefix, []):
+            by_prefix[prefix].append(key)
+    return [
+        dose
+        for prefix, keys in by_prefix.items()
+        if prefix in TRACE_RESOLVERS
+        for dose in TRACE_RESOLVERS[prefix](keys)
+    ]
+
+
 def trace_lot(lot: Lot, site_ids: set[int]) -> Trace:
     """Where every package of a lot went: what is still on the shelf (by location), every
-    consumption into a preparation (by reference), received and wasted totals."""
+    consumption into a preparation (by reference) and the patient each dose is for, received and
+    wasted totals."""
     movements = StockMovement.objects.filter(lot=lot, location__site__in=site_ids)
     totals = dict(movements.values_list("kind").annotate(total=Sum("quantity")).values_list("kind", "total"))
+    consumed = list(
+        movements.filter(kind=MovementKind.CONSUME).select_related("location", "actor").order_by("at", "id")
+    )
     return Trace(
         lot=lot,
         on_hand=list(
             StockBalance.objects.filter(lot=lot, quantity__gt=0, location__site__in=site_ids).select_related("location")
         ),
-        consumed=list(
-            movements.filter(kind=MovementKind.CONSUME).select_related("location", "actor").order_by("at", "id")
-        ),
+        consumed=consumed,
         received=totals.get(MovementKind.RECEIVE, 0),
         wasted=-totals.get(MovementKind.WASTE, 0),
+        patients=_doses(consumed),
     )
