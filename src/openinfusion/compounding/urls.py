@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:preparation_id>/label", views.label, name="label"),
     path("open-vials/", views.open_vials, name="open_vials"),
     path("checks/", views.checks, name="checks"),
+    path("recipes/", views.recipes, name="recipes"),
     path("photos/<int:photo_id>", views.photo, name="photo"),
 ]

@@ -13,8 +13,10 @@ from django.utils import timezone
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
 from openinfusion.compounding import documents, queries, services
-from openinfusion.compounding.models import Photo, Preparation, PreparationStatus
+from openinfusion.compounding import recipes as recipes_service
+from openinfusion.compounding.models import Photo, Preparation, PreparationStatus, Recipe
 from openinfusion.errors import DomainError, NotFound
+from openinfusion.formulary.models import Drug
 from openinfusion.inventory.models import LocationKind, Lot, LotStatus
 from openinfusion.inventory.queries import fefo_pick
 from openinfusion.orders.models import Order, OrderStatus
@@ -216,3 +218,32 @@ def photo(request: HttpRequest, photo_id: int) -> FileResponse:
     if found is None:
         raise NotFound("No such photo at your sites.")
     return FileResponse(found.image.open("rb"), content_type=found.content_type)
+
+
+@requires(Action.VIEW_PREPARATIONS, methods=("GET", "POST"))
+def recipes(request: HttpRequest) -> HttpResponse:
+    """Master formulation records with their history; propose a new version, approve one."""
+    me = signed_in(request)
+    if request.method == "POST":
+        try:
+            if "approve" in request.POST:
+                recipe = recipes_service.approve_recipe(int(request.POST["approve"]), actor=me)
+                messages.success(request, f"{recipe} is now the version in use.")
+            else:
+                recipe = recipes_service.propose_recipe(
+                    actor=me,
+                    drug_key=request.POST.get("drug", ""),
+                    instructions=request.POST.get("instructions", "").splitlines(),
+                    change_reason=request.POST.get("reason", ""),
+                )
+                messages.success(request, f"{recipe} proposed: another pharmacist approves it.")
+        except DomainError as error:
+            messages.error(request, f"{error.code}: {error.message}")
+        return redirect("compounding:recipes")
+    context = {
+        "recipes": Recipe.objects.select_related("drug", "written_by", "approved_by").order_by(
+            "drug__generic_name", "-version"
+        ),
+        "drugs": Drug.objects.exclude(category="base_solution"),
+    }
+    return render(request, "compounding/recipes.html", context)
