@@ -27,7 +27,8 @@ run: install ## migrate, load the demo and serve on SQLite at http://$(HOST):$(P
 	@echo "Open http://$(HOST):$(PORT)/ and sign in with one of the demo logins above."
 	$(BIN)/openinfusion serve --host $(HOST) --port $(PORT)
 
-test: install lint test-sqlite test-postgres ## lint, then the whole suite on SQLite and on PostgreSQL
+test: install lint ## lint, then the whole suite on SQLite and on PostgreSQL (the two runs side by side)
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 lint: install ## ruff, mypy (strict on the clinical core) and the missing-migration check
 	$(BIN)/ruff check src tests

@@ -13,6 +13,14 @@ from django.test import Client
 PASSWORD = "correct-horse-battery-7"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Argon2 at Django's production cost takes about 2 s per hash on a 2-core machine; the suite
+    creates and checks hundreds of passwords. Tests use the same algorithm at a small cost."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["tests.passwords.QuickArgon2PasswordHasher"]
+
+
 @pytest.fixture
 def site(db):
     from openinfusion.accounts.services import create_site

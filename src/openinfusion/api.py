@@ -146,6 +146,7 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _register_routers() -> None:
     from openinfusion.accounts.api import router as accounts_router
+    from openinfusion.administration.api import router as administration_router
     from openinfusion.audit.api import router as audit_router
     from openinfusion.compounding.api import router as compounding_router
     from openinfusion.formulary.api import router as formulary_router
@@ -160,6 +161,7 @@ def _register_routers() -> None:
     api.add_router("/", patients_router)
     api.add_router("/", orders_router)
     api.add_router("/compounding", compounding_router)
+    api.add_router("/administration", administration_router)
 
 
 @api.get("/version", operation_id="get_version", auth=allow(Action.PUBLIC))

@@ -70,6 +70,7 @@ def load_demo() -> list[DemoUser]:
 
 def _load_capabilities() -> None:
     """Each capability adds its demo data on top of the people above."""
+    from openinfusion.administration.demo import load_administration_demo
     from openinfusion.compounding.demo import load_compounding_demo
     from openinfusion.formulary.importer import STARTER_FILES, import_formulary
     from openinfusion.formulary.models import Drug
@@ -81,3 +82,4 @@ def _load_capabilities() -> None:
     load_inventory_demo()
     load_orders_demo()
     load_compounding_demo()
+    load_administration_demo()

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "openinfusion.patients",
     "openinfusion.orders",
     "openinfusion.compounding",
+    "openinfusion.administration",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("patients/", include("openinfusion.patients.urls")),
     path("orders/", include("openinfusion.orders.urls")),
     path("compounding/", include("openinfusion.compounding.urls")),
+    path("administration/", include("openinfusion.administration.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
 ]

@@ -48,6 +48,11 @@ EXPECTED: dict[str, str] = {
     "compound": "technician pharmacist",
     "final_check": "pharmacist",
     "print_labels": "pharmacist technician nurse",
+    "dispense": "pharmacist technician",
+    "handoff": "pharmacist technician nurse",
+    "administer": "nurse",
+    "view_chair_board": "nurse pharmacist technician scheduler quality",
+    "educate": "nurse pharmacist",
 }
 
 

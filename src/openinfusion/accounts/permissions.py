@@ -73,6 +73,11 @@ class Action(StrEnum):
     COMPOUND = "compound"
     FINAL_CHECK = "final_check"
     PRINT_LABELS = "print_labels"
+    DISPENSE = "dispense"
+    HANDOFF = "handoff"
+    ADMINISTER = "administer"
+    VIEW_CHAIR_BOARD = "view_chair_board"
+    EDUCATE = "educate"
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -114,6 +119,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.COMPOUND: frozenset({Role.TECHNICIAN, Role.PHARMACIST}),
     Action.FINAL_CHECK: frozenset({Role.PHARMACIST}),
     Action.PRINT_LABELS: frozenset({Role.PHARMACIST, Role.TECHNICIAN, Role.NURSE}),
+    Action.DISPENSE: frozenset({Role.PHARMACIST, Role.TECHNICIAN}),
+    Action.HANDOFF: frozenset({Role.PHARMACIST, Role.TECHNICIAN, Role.NURSE}),
+    Action.ADMINISTER: frozenset({Role.NURSE}),
+    Action.VIEW_CHAIR_BOARD: frozenset({Role.NURSE, Role.PHARMACIST, Role.TECHNICIAN, Role.SCHEDULER, Role.QUALITY}),
+    Action.EDUCATE: frozenset({Role.NURSE, Role.PHARMACIST}),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.utils import timezone
 
 from openinfusion.accounts.models import User
@@ -81,9 +83,12 @@ def record_pdf_for(actor: User, preparation_id: int) -> bytes:
     steps = list(preparation.steps.select_related("by").order_by("index"))
     scans = [s for s in steps if hasattr(s, "scan")]
     weighings = [s for s in steps if hasattr(s, "weighing")]
+    label = label_data(preparation)
+    if not label.checked_by:  # the record of a dose awaiting (or refused at) the final check
+        label = dataclasses.replace(label, checked_by="not yet checked")
     return labels.compounding_record_pdf(
         labels.CompoundingRecord(
-            label=label_data(preparation),
+            label=label,
             order_summary=(
                 ("Order", f"#{order.pk} {order.drug.display_name} {order.dose_text} {order.route}"),
                 ("Basis", order.basis_text or "flat dose"),

@@ -48,7 +48,7 @@ class Recipe(models.Model):
     version = models.PositiveIntegerField()
     instructions = models.JSONField(default=list, help_text="extra steps/notes shown to the technician")
     status = models.CharField(max_length=20, choices=RecipeStatus.choices, default=RecipeStatus.DRAFT)
-    change_reason = models.CharField(max_length=300)
+    change_reason = models.TextField()
     written_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     written_at = models.DateTimeField()
     approved_by = models.ForeignKey(
@@ -86,7 +86,7 @@ class Preparation(VersionedModel):
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    release_reason = models.CharField(max_length=200, blank=True)
+    release_reason = models.TextField(blank=True)
     planned_at = models.DateTimeField()
     planned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(null=True, blank=True)
@@ -100,7 +100,7 @@ class Preparation(VersionedModel):
     )
     checked_at = models.DateTimeField(null=True, blank=True)
     final_check = models.ForeignKey(Signature, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    rejection_reason = models.CharField(max_length=300, blank=True)
+    rejection_reason = models.TextField(blank=True)
     bag_number = models.PositiveSmallIntegerField(default=1)
     bag_count = models.PositiveSmallIntegerField(default=1)
 
@@ -213,7 +213,7 @@ class OpenVial(models.Model):
     opened_for = models.ForeignKey(Preparation, on_delete=models.PROTECT, related_name="opened_vials")
     status = models.CharField(max_length=20, choices=OpenVialStatus.choices, default=OpenVialStatus.OPEN)
     closed_at = models.DateTimeField(null=True, blank=True)
-    closed_reason = models.CharField(max_length=200, blank=True)
+    closed_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["expires_at"]

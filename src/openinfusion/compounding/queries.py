@@ -6,6 +6,9 @@ from django.utils import timezone
 
 from openinfusion.accounts.models import User
 from openinfusion.compounding.models import OpenVial, OpenVialStatus, Preparation, PreparationStatus
+from openinfusion.formulary.models import Product
+from openinfusion.inventory.models import Lot
+from openinfusion.inventory.queries import fefo_pick
 
 QUEUE_STATUSES = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS)
 
@@ -59,3 +62,16 @@ def traced_doses(keys: list[str]) -> list[dict[str, object]]:
         }
         for p in preparations.order_by("pk")
     ]
+
+
+def lots_to_take(preparation: Preparation, step: dict[str, object]) -> list[Lot]:
+    """The lots to take for a scan step, first expiry first, from the room's shelf."""
+    today = timezone.localdate()
+    if step["kind"] == "reconstitute":
+        product_ids = list(Product.objects.filter(drug__key=step["diluent"], active=True).values_list("pk", flat=True))
+    elif step["kind"] in ("scan_vial", "scan_bag"):
+        product_ids = [int(str(step["product_id"]))]
+    else:
+        return []
+    picks = [b for pid in product_ids for b in fefo_pick(pid, preparation.room_id, today)]
+    return [b.lot for b in sorted(picks, key=lambda b: b.lot.expiry)]

@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -43,7 +44,7 @@ from openinfusion.formulary.models import Container, Drug, Form, Product, Releas
 from openinfusion.inventory import scanning
 from openinfusion.inventory.ledger import InsufficientStock, post_movement
 from openinfusion.inventory.models import Location, LocationKind, Lot, MovementKind
-from openinfusion.inventory.services import require_usable
+from openinfusion.inventory.services import require_usable, site_today
 from openinfusion.orders.models import Order, OrderStatus
 from openinfusion.orders.services import advance_order, order_for
 
@@ -258,7 +259,8 @@ def start_preparation(preparation_id: int, *, actor: User) -> Preparation:
             "This dose waits for release (labs, arrival or nurse) before anything is mixed.", code="NOT_RELEASED"
         )
     now = timezone.now()
-    require_qualified(actor, bool(preparation.plan["hazardous"]), timezone.localdate(now))
+    # a qualification's last valid day is judged by the calendar where the work is done
+    require_qualified(actor, bool(preparation.plan["hazardous"]), site_today(preparation.room))
     limit = _bud_limit(preparation)
     if now + limit < preparation.needed_by:
         raise Conflict(
@@ -354,11 +356,11 @@ def record_scan(preparation_id: int, *, actor: User, scan: str) -> StepRecord:
             f"Lot {package.lot} of {product} was never received here; it cannot be used.", code="UNKNOWN_LOT"
         )
     try:
-        require_usable(lot, timezone.localdate())
+        require_usable(lot, site_today(preparation.room))  # the expiry date where the stock is
     except DomainError as error:
         raise StepRefused(error.message, code=error.code) from None
     open_vial = _open_vial(step, lot)
-    if step["kind"] == "scan_vial" and open_vial is None:
+    if open_vial is None:  # a new vial, the diluent or the bag leaves the room's shelf now
         _take_vial(preparation, lot, actor)
     data = {"gtin": package.gtin14, "lot": lot.lot_number, "expiry": lot.expiry.isoformat(), "serial": package.serial}
     if step["kind"] == "reconstitute":
@@ -379,7 +381,8 @@ def record_scan(preparation_id: int, *, actor: User, scan: str) -> StepRecord:
 
 
 def _take_vial(preparation: Preparation, lot: Lot, actor: User) -> None:
-    """The scanned vial leaves the shelf now: one package consumed from the room, under the ledger's lock."""
+    """The scanned package leaves the shelf now: one consumed from the room, under the ledger's lock,
+    so stock stays true and a recall of the lot finds this preparation."""
     try:
         post_movement(
             lot, preparation.room, MovementKind.CONSUME, -1, actor=actor, reference=f"preparation:{preparation.pk}"
@@ -548,7 +551,7 @@ def complete_preparation(preparation_id: int, *, actor: User, keep_open_vials: b
     draws = [d for d in preparation.plan["draws"]]
     scans = Scan.objects.filter(step__preparation=preparation, step__kind="scan_vial").select_related("lot", "product")
     for scan, draw in zip(scans.order_by("step__index"), draws, strict=True):
-        expiries.append(bud.end_of_expiry_date(scan.lot.expiry, timezone.get_current_timezone()))
+        expiries.append(bud.end_of_expiry_date(scan.lot.expiry, ZoneInfo(preparation.site.time_zone)))
         if scan.open_vial is not None:
             _draw_from_open_vial(scan.open_vial, Decimal(draw["draw_ml"]), now, reference)
             continue
@@ -679,3 +682,19 @@ def final_check(
         with transaction.atomic():
             plan_preparation(preparation.order_id, actor=actor)
     return preparation
+
+
+def cancel_for_order(order: Order, actor: User, reason: str) -> None:
+    """The order was cancelled: stop its preparation (vials already scanned stay consumed, as wasted)."""
+    for preparation in Preparation.objects.select_for_update().filter(order=order, status__in=ACTIVE):
+        preparation.status, preparation.rejection_reason = PreparationStatus.CANCELLED, f"order cancelled: {reason}"
+        preparation.version += 1
+        preparation.save(update_fields=["status", "rejection_reason", "version"])
+        record(
+            "compounding:preparation:cancelled",
+            actor=actor,
+            entity=preparation,
+            site=preparation.site,
+            patient_id=order.patient_id,
+            reason=reason,
+        )

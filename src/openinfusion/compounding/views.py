@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
@@ -17,8 +16,7 @@ from openinfusion.compounding import recipes as recipes_service
 from openinfusion.compounding.models import Photo, Preparation, PreparationStatus, Recipe
 from openinfusion.errors import DomainError, NotFound
 from openinfusion.formulary.models import Drug
-from openinfusion.inventory.models import LocationKind, Lot, LotStatus
-from openinfusion.inventory.queries import fefo_pick
+from openinfusion.inventory.models import LocationKind
 from openinfusion.orders.models import Order, OrderStatus
 
 ROOMS = {"hazardous": LocationKind.HAZARDOUS_BUFFER, "sterile": LocationKind.CLEAN_ROOM}
@@ -120,24 +118,6 @@ def complete(request: HttpRequest, preparation_id: int) -> HttpResponse:
     )
 
 
-def _suggested_lots(preparation: Preparation, step: dict[str, Any] | None) -> list[Lot]:
-    """What to take from the shelf for the next scan: FEFO in the room for a vial; the
-    earliest-expiring usable lot for a diluent or a bag."""
-    if step is None:
-        return []
-    today = timezone.localdate()
-    if step["kind"] == "scan_vial":
-        return [b.lot for b in fefo_pick(step["product_id"], preparation.room_id, today)[:3]]
-    products = {
-        "reconstitute": {"product__drug__key": step.get("diluent")},
-        "scan_bag": {"product_id": step.get("product_id")},
-    }
-    if step["kind"] not in products:
-        return []
-    lots = Lot.objects.filter(status=LotStatus.AVAILABLE, expiry__gte=today, **products[step["kind"]])
-    return list(lots.select_related("product").order_by("expiry")[:3])
-
-
 def _context(preparation: Preparation) -> dict[str, Any]:
     steps = list(preparation.steps.select_related("by").order_by("index"))
     plan_steps = preparation.plan["steps"]
@@ -147,7 +127,7 @@ def _context(preparation: Preparation) -> dict[str, Any]:
         else None
     )
     return {
-        "suggested": _suggested_lots(preparation, upcoming),
+        "suggested": queries.lots_to_take(preparation, upcoming)[:3] if upcoming else [],
         "p": preparation,
         "plan": preparation.plan,
         "done": steps,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from openinfusion.accounts.models import User
 from openinfusion.compounding import services
 from openinfusion.compounding.models import Preparation, PreparationStatus
+from openinfusion.compounding.queries import lots_to_take
 from openinfusion.errors import NotFound
 from openinfusion.formulary.models import Product
 from openinfusion.inventory import queries
@@ -26,11 +27,23 @@ def gs1_of(lot: Lot, serial: str) -> str:
     return f"01{lot.product.gtin14}17{lot.expiry:%y%m%d}10{lot.lot_number}\x1d21{serial}"
 
 
+def _products(preparation: Preparation) -> Counter[int]:
+    """Packages each step takes from the room: vials (not open ones), the diluent, the bag."""
+    needed: Counter[int] = Counter()
+    for step in preparation.plan["steps"]:
+        if (step["kind"] == "scan_vial" and step["open_vial_id"] is None) or step["kind"] == "scan_bag":
+            needed[int(step["product_id"])] += 1
+        elif step["kind"] == "reconstitute":
+            diluent = Product.objects.filter(drug__key=step["diluent"], active=True).order_by("total_volume_ml").first()
+            if diluent is not None:
+                needed[diluent.pk] += 1
+    return needed
+
+
 def stock_room(preparation: Preparation, actor: User) -> None:
-    """Bring enough packages of each planned product into the preparation's room."""
+    """Bring enough packages of each product the steps take into the preparation's room."""
     today = timezone.localdate()
-    needed = Counter(d["product_id"] for d in preparation.plan["draws"] if d["open_vial_id"] is None)
-    for product_id, count in needed.items():
+    for product_id, count in _products(preparation).items():
         have = sum(b.quantity for b in queries.fefo_pick(product_id, preparation.room_id, today))
         sources = (
             StockBalance.objects.filter(
@@ -60,21 +73,6 @@ def stock_room(preparation: Preparation, actor: User) -> None:
             raise NotFound(f"Not enough stock of product {product_id} at {preparation.room.site}.", code="NO_STOCK")
 
 
-def _lot_for(preparation: Preparation, step: dict[str, object]) -> Lot:
-    today = timezone.localdate()
-    if step["kind"] == "reconstitute":
-        product = Product.objects.filter(drug__key=step["diluent"], active=True).first()
-        lot = Lot.objects.filter(product=product, expiry__gt=today, status="available").order_by("expiry").first()
-    elif step["kind"] == "scan_bag":
-        lot = Lot.objects.filter(product_id=int(str(step["product_id"])), expiry__gt=today, status="available").first()
-    else:
-        picks = queries.fefo_pick(int(str(step["product_id"])), preparation.room_id, today)
-        lot = picks[0].lot if picks else None
-    if lot is None:
-        raise NotFound(f"No usable lot for step “{step['title']}”.", code="NO_STOCK")
-    return lot
-
-
 def prepare(preparation: Preparation, technician: User, *, steps: int | None = None) -> Preparation:
     """Start (if planned) and do ``steps`` steps (all when None), completing when all are done."""
     if preparation.status == PreparationStatus.PLANNED:
@@ -89,8 +87,10 @@ def prepare(preparation: Preparation, technician: User, *, steps: int | None = N
             gross = tare + Decimal(step["expected_ml"]) * Decimal(step["specific_gravity"])
             services.record_weighing(preparation.pk, actor=technician, scale="BAL-01", tare_g=tare, gross_g=gross)
         else:
-            lot = _lot_for(preparation, step)
-            services.record_scan(preparation.pk, actor=technician, scan=gs1_of(lot, f"{preparation.pk}-{index}"))
+            lots = lots_to_take(preparation, step)
+            if not lots:
+                raise NotFound(f"No usable lot in the room for step “{step['title']}”.", code="NO_STOCK")
+            services.record_scan(preparation.pk, actor=technician, scan=gs1_of(lots[0], f"{preparation.pk}-{index}"))
     if steps is None:
         services.complete_preparation(preparation.pk, actor=technician)
     preparation.refresh_from_db()

@@ -123,7 +123,7 @@ class ProductRow(_Row):
     source: str = ""
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(yaml.CSafeLoader):  # libyaml's parser (PyYAML's wheels ship it): 3× faster than pure Python
     """Remembers the line each mapping starts on, so errors can name it."""
 
 

@@ -54,7 +54,7 @@ class Lot(models.Model):
     lot_number = models.CharField(max_length=40)
     expiry = models.DateField()
     status = models.CharField(max_length=20, choices=LotStatus.choices, default=LotStatus.AVAILABLE)
-    status_reason = models.CharField(max_length=300, blank=True)
+    status_reason = models.TextField(blank=True)
     received_at = models.DateTimeField()
 
     class Meta:
@@ -107,7 +107,7 @@ class StockMovement(models.Model):
     balance_after = models.IntegerField()
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(max_length=300, blank=True)
+    reason = models.TextField(blank=True)
     reference = models.CharField(max_length=80, blank=True, help_text="preparation, order or PO line it belongs to")
     manual_entry = models.BooleanField(default=False, help_text="entered by hand: the barcode could not be scanned")
     serial_numbers = models.JSONField(default=list, blank=True)

@@ -16,8 +16,17 @@ from openinfusion.orders.models import ACTIVE_STATUSES, Order, OrderStatus
 from openinfusion.patients.models import Allergy, MeasurementKind
 from openinfusion.patients.services import current_measurement, latest_labs
 
-GIVEN_STATUSES = (OrderStatus.VERIFIED, OrderStatus.PREPARING, OrderStatus.PREPARED, OrderStatus.CHECKED)
-"""Doses counted as given for cumulative totals (administration adds its own states here)."""
+GIVEN_STATUSES = (
+    OrderStatus.VERIFIED,
+    OrderStatus.PREPARING,
+    OrderStatus.PREPARED,
+    OrderStatus.CHECKED,
+    OrderStatus.DISPENSED,
+    OrderStatus.ADMINISTERING,
+    OrderStatus.ADMINISTERED,
+)
+"""Doses counted in cumulative totals: committed ones at their ordered dose, administered ones at
+the amount actually given (``Order.given_dose``)."""
 
 
 def basis_quantity(value: Decimal, basis: str) -> Quantity:
@@ -124,9 +133,10 @@ def _prior_doses(order: Order) -> tuple[rules.PriorDose, ...]:
     for given in prior:
         bsa = given.calculation_inputs.get("bsa_m2")
         weight = given.calculation_inputs.get("weight")
+        amount = given.dose_quantity if given.given_dose is None else Quantity(given.given_dose, given.dose_unit)
         doses.append(
             rules.PriorDose(
-                given.dose_quantity,
+                amount,
                 Decimal(bsa) if bsa else None,
                 Quantity(Decimal(weight.split()[0]), weight.split()[1]) if weight else None,
             )

@@ -78,7 +78,7 @@ class RegimenRow(_Row):
 
 
 def _rows(path: Path) -> list[RegimenRow]:
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
     problems: list[str] = []
     rows: list[RegimenRow] = []
     known = set(Drug.objects.values_list("key", flat=True))

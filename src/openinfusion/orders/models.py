@@ -83,7 +83,7 @@ class DoseModification(models.Model):
     drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="+")
     percent = models.DecimalField(max_digits=5, decimal_places=2)
     from_cycle = models.PositiveSmallIntegerField()
-    reason = models.CharField(max_length=300)
+    reason = models.TextField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
 
@@ -103,6 +103,9 @@ class OrderStatus(models.TextChoices):
     PREPARING = "preparing", "Being prepared"
     PREPARED = "prepared", "Prepared — awaiting final check"
     CHECKED = "checked", "Checked — ready to dispense"
+    DISPENSED = "dispensed", "Dispensed"
+    ADMINISTERING = "administering", "Infusing"
+    ADMINISTERED = "administered", "Administered"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -118,13 +121,22 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.VERIFIED: frozenset({OrderStatus.ON_HOLD, OrderStatus.PREPARING, OrderStatus.CANCELLED}),
     OrderStatus.PREPARING: frozenset({OrderStatus.PREPARED, OrderStatus.VERIFIED, OrderStatus.CANCELLED}),
     OrderStatus.PREPARED: frozenset({OrderStatus.CHECKED, OrderStatus.VERIFIED, OrderStatus.CANCELLED}),
-    OrderStatus.CHECKED: frozenset({OrderStatus.CANCELLED}),
+    OrderStatus.CHECKED: frozenset({OrderStatus.DISPENSED, OrderStatus.CANCELLED}),
+    OrderStatus.DISPENSED: frozenset(
+        {OrderStatus.ADMINISTERING, OrderStatus.CHECKED, OrderStatus.VERIFIED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.ADMINISTERING: frozenset({OrderStatus.ADMINISTERED}),
+    OrderStatus.ADMINISTERED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
 }
 """Compounding moves verified → preparing → prepared → checked (a rejected preparation sends the
-order back to verified for a new one); administration adds its states and edges here."""
+order back to verified for a new one); administration moves checked → dispensed → administering →
+administered (a returned dose goes back to checked). Once infusing, an order is no longer cancelled:
+it is ended, with the amount actually given."""
 
 ACTIVE_STATUSES = (
+    OrderStatus.DISPENSED,
+    OrderStatus.ADMINISTERING,
     OrderStatus.PREPARING,
     OrderStatus.PREPARED,
     OrderStatus.CHECKED,
@@ -166,13 +178,16 @@ class Order(VersionedModel):
     indication_code = models.CharField(max_length=10, blank=True)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
     status_reason = models.TextField(blank=True)
-    note = models.CharField(max_length=300, blank=True)
+    note = models.TextField(blank=True, help_text="from the regimen line or the prescriber")
     created_at = models.DateTimeField()
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     verified_at = models.DateTimeField(null=True, blank=True)
     verification = models.ForeignKey(Signature, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    given_dose = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True, help_text="what was administered, in dose_unit"
+    )
 
     class Meta:
         ordering = ["planned_start", "priority", "sequence", "id"]
@@ -207,7 +222,7 @@ class Override(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="overrides")
     code = models.CharField(max_length=40)
     message = models.CharField(max_length=500)
-    reason = models.CharField(max_length=300)
+    reason = models.TextField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
     order_version = models.PositiveIntegerField()

@@ -7,6 +7,7 @@ Who may do what is checked twice: the action by role (``check``), and separation
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,6 +69,15 @@ def snapshot(order: Order) -> dict[str, Any]:
         "planned_start": order.planned_start.isoformat(),
         "status": order.status,
     }
+
+
+def signed_content(order: Order) -> dict[str, Any]:
+    """What the pharmacist's signature binds: the clinical content, not the status or the version
+    that the signing itself changes, so ``signature_matches`` can later tell whether the order
+    was changed after it was verified."""
+    content = snapshot(order)
+    del content["status"], content["version"]
+    return content
 
 
 def review(order: Order) -> rules.Review:
@@ -221,6 +231,10 @@ def modify_dose(
         raise NotFound("No such treatment plan at your sites.", code="UNKNOWN_PLAN")
     if not reason.strip():
         raise InvalidInput("Say why the dose is modified (e.g. grade 3 neuropathy).", code="REASON_REQUIRED")
+    if not 1 <= from_cycle <= plan.cycles:
+        raise InvalidInput(
+            f"The plan has cycles 1 to {plan.cycles}; {from_cycle} is not one of them.", code="INVALID_INPUT"
+        )
     if not Decimal(0) <= percent < 100:
         raise InvalidInput("A reduction is 0 (back to full dose) to less than 100 %.", code="INVALID_INPUT")
     drug = Drug.objects.filter(key=drug_key).first()
@@ -522,6 +536,11 @@ def verify_order(
         raise NotAllowed("You wrote this order, so another pharmacist must verify it.", code="SAME_PERSON")
     if order.version != expected_version:
         raise _stale(order, expected_version)
+    if order.status not in (OrderStatus.SUBMITTED, OrderStatus.ON_HOLD):
+        raise Conflict(
+            f"Order #{order.pk} is {order.get_status_display().lower()}; only a submitted or held order is verified.",
+            code="WRONG_STATE",
+        )
     result = review(order)
     if result.hard_stops:
         raise Conflict(
@@ -548,7 +567,7 @@ def verify_order(
         meaning=SignatureMeaning.VERIFIED_BY,
         entity_type="orders.order",
         entity_id=order.pk,
-        content=snapshot(order),
+        content=signed_content(order),
         continuous_session=continuous_session,
     )
     now = timezone.now()
@@ -602,17 +621,25 @@ def hold_order(order_id: int, *, actor: User, expected_version: int, reason: str
     )
 
 
+ON_CANCEL: list[Callable[[Order, User, str], None]] = []
+"""Run inside the cancelling transaction; apps that act on orders (compounding) register here in
+``ready()`` to stop their own work on a cancelled order."""
+
+
 @audited("orders:order:cancel")
 def cancel_order(order_id: int, *, actor: User, expected_version: int, reason: str) -> Order:
     check(actor, Action.CANCEL_ORDERS)
     order = order_for(actor, order_id, lock=True)
-    return _move(
+    order = _move(
         order,
         OrderStatus.CANCELLED,
         actor=actor,
         expected_version=expected_version,
         reason=_with_reason(reason, "cancelled"),
     )
+    for hook in ON_CANCEL:
+        hook(order, actor, reason)
+    return order
 
 
 def verification_queue(actor: User) -> list[Order]:

@@ -1,5 +1,5 @@
 """API operations for patients (operation ids are a contract): create_patient, get_patient,
-record_measurement, record_lab, record_allergy."""
+record_measurement, record_lab, record_allergy, record_diagnosis."""
 
 from __future__ import annotations
 

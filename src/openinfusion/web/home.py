@@ -42,13 +42,18 @@ TASKS: dict[Role, tuple[Task, ...]] = {
             "compounding:queue",
         ),
         Task("Open vials", "Punctured vials still in date, offered to the next dose.", "compounding:open_vials"),
+        Task("Dispensing", "Send checked doses to chairs, wards and homes; returns.", "administration:dispensing"),
         Task("Receive stock", "Scan GS1 barcodes of delivered packages into inventory.", "inventory:receive"),
         Task("Stock", "What is on each shelf, by lot and expiry.", "inventory:stock"),
     ),
     Role.NURSE: (
-        Task("Chair board", "See today's patients and the live status of each dose."),
+        Task("Chair board", "See today's patients and the live status of each dose.", "administration:board"),
+        Task(
+            "Bedside administration",
+            "Scan wristband and label, program the pump, record the infusion.",
+            "administration:bedside",
+        ),
         Task("Patients", "Record weights, labs and allergies.", "patients:list"),
-        Task("Bedside administration", "Scan wristband and label, program the pump, record the infusion."),
     ),
     Role.SCHEDULER: (
         Task("Day board", "Book chairs and nurses so the day flows, and tell the pharmacy when doses are due."),

@@ -1,0 +1,77 @@
+"""The infusion center chair board: today's doses by chair (or ward bed, or home), each with its
+live status along the path, delays highlighted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from openinfusion.accounts.models import User
+from openinfusion.administration.models import Dispense
+from openinfusion.compounding.models import Preparation, PreparationStatus
+from openinfusion.orders.models import Order, OrderStatus
+
+STAGES = ("verified", "compounding", "ready", "dispensed", "infusing", "done")
+STAGE_OF = {
+    OrderStatus.VERIFIED: "verified",
+    OrderStatus.PREPARING: "compounding",
+    OrderStatus.PREPARED: "compounding",
+    OrderStatus.CHECKED: "ready",
+    OrderStatus.DISPENSED: "dispensed",
+    OrderStatus.ADMINISTERING: "infusing",
+    OrderStatus.ADMINISTERED: "done",
+}
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    order: Order
+    place: str
+    stage: str
+    delayed: bool
+    preparation: Preparation | None
+    dispense: Dispense | None
+
+    @property
+    def waits_for_release(self) -> bool:
+        p = self.preparation
+        return p is not None and p.status == PreparationStatus.PLANNED and not p.released
+
+
+def chair_board(actor: User, day: dt.date | None = None) -> list[BoardRow]:
+    """Every dose planned for ``day`` (site-local, default today) at the actor's sites, by place."""
+    day = day or timezone.localdate()
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    orders = (
+        Order.objects.filter(
+            site__in=actor.site_ids(),
+            status__in=STAGE_OF,
+            planned_start__gte=start,
+            planned_start__lt=start + dt.timedelta(days=1),
+        )
+        .select_related("patient", "drug")
+        .order_by("planned_start")
+    )
+    preparations = {
+        p.order_id: p
+        for p in Preparation.objects.filter(order__in=orders).exclude(
+            status__in=(PreparationStatus.REJECTED, PreparationStatus.CANCELLED)
+        )
+    }
+    dispenses = {
+        d.preparation.order_id: d
+        for d in Dispense.objects.filter(preparation__order__in=orders)
+        .select_related("preparation")
+        .order_by("dispensed_at")
+    }
+    now = timezone.now()
+    rows = []
+    for order in orders:
+        stage = STAGE_OF[OrderStatus(order.status)]
+        dispense = dispenses.get(order.pk)
+        place = dispense.place if dispense else (order.patient.bed and f"{order.patient.ward} bed {order.patient.bed}")
+        late = order.planned_start < now and stage not in ("infusing", "done")
+        rows.append(BoardRow(order, place or "not yet placed", stage, late, preparations.get(order.pk), dispense))
+    return sorted(rows, key=lambda r: (r.place, r.order.planned_start))
