@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
 from openinfusion.accounts.models import User
@@ -41,16 +42,15 @@ class BoardRow:
 
 
 def chair_board(actor: User, day: dt.date | None = None) -> list[BoardRow]:
-    """Every dose planned for ``day`` (site-local, default today) at the actor's sites, by place."""
+    """Every dose planned for ``day`` (default today) at the actor's sites, by place — and any dose
+    still on its way or running from another day, so nothing in progress drops off at midnight."""
     day = day or timezone.localdate()
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    planned_that_day = Q(planned_start__gte=start, planned_start__lt=start + dt.timedelta(days=1))
+    under_way = Q(status__in=(OrderStatus.DISPENSED, OrderStatus.ADMINISTERING))
     orders = (
-        Order.objects.filter(
-            site__in=actor.site_ids(),
-            status__in=STAGE_OF,
-            planned_start__gte=start,
-            planned_start__lt=start + dt.timedelta(days=1),
-        )
+        Order.objects.filter(site__in=actor.site_ids(), status__in=STAGE_OF)
+        .filter(planned_that_day | under_way)
         .select_related("patient", "drug")
         .order_by("planned_start")
     )

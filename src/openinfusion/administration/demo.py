@@ -3,7 +3,10 @@ and one home delivery with its courier hand-off; infusions started, with vitals,
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+
+from django.utils import timezone
 
 from openinfusion.accounts.models import Site, User
 from openinfusion.administration import services
@@ -13,9 +16,13 @@ from openinfusion.compounding import walkthrough
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.demo import DEMO_PASSWORD
 from openinfusion.errors import DomainError
+from openinfusion.formulary.models import Product
+from openinfusion.inventory.models import Location
+from openinfusion.inventory.scanning import ScannedPackage
+from openinfusion.inventory.services import receive_stock
 from openinfusion.orders import services as orders
 from openinfusion.orders.models import Order, OrderStatus
-from openinfusion.patients.models import CareSetting
+from openinfusion.patients.models import CareSetting, Patient
 
 PUMPS = (
     ("PMP-1001", "Sapphire infusion pump"),
@@ -51,6 +58,56 @@ def load_administration_demo() -> None:
             continue
     for n, dispense in enumerate(Dispense.objects.exclude(destination="home")):
         _infuse(dispense, nurse, end=n == 0)
+    _dose_waiting_at_the_chair(technician, checker)
+
+
+def _dose_waiting_at_the_chair(technician: User, checker: User) -> None:
+    """A dose due in 30 minutes, made, checked and at Chair 01: the nurse's next bedside scan."""
+    prescriber = User.objects.get(username="prescriber")
+    patient = Patient.objects.filter(care_setting=CareSetting.INFUSION_CENTER, site__code="infusion-center").first()
+    if patient is None:
+        return
+    try:
+        order = orders.create_order(
+            patient.pk,
+            actor=prescriber,
+            drug_key="ondansetron",
+            dose="8 mg",
+            route="IV",
+            planned_start=timezone.now() + dt.timedelta(minutes=30),
+            diluent_key="sodium-chloride-0.9",
+            volume_ml=Decimal(50),
+            duration_minutes=15,
+            indication_code="R11.0",
+        )
+        orders.submit_order(order.pk, actor=prescriber, expected_version=order.version)
+        order.refresh_from_db()
+        review = orders.review(order)
+        orders.verify_order(
+            order.pk,
+            actor=checker,
+            expected_version=order.version,
+            password=DEMO_PASSWORD,
+            overrides={f.code.value: "Reviewed (demo)." for f in review.warnings},
+        )
+        preparation = compounding.plan_preparation(order.pk, actor=technician)
+        _delivery_this_morning(technician, {int(d["product_id"]) for d in preparation.plan["draws"]})
+        walkthrough.stock_room(preparation, technician)
+        walkthrough.prepare(preparation, technician)
+        compounding.final_check(preparation.pk, actor=checker, approve=True, password=DEMO_PASSWORD)
+        services.dispense_preparation(preparation.pk, actor=technician, destination="chair", place="Chair 01")
+    except DomainError:
+        return
+
+
+def _delivery_this_morning(technician: User, product_ids: set[int]) -> None:
+    """The wholesaler's morning delivery: ten packages of each product the dose needs."""
+    store = Location.objects.filter(site__code="main-pharmacy", code="store").first()
+    for product in Product.objects.filter(pk__in=product_ids):
+        if store is not None:
+            expiry = timezone.localdate() + dt.timedelta(days=300)
+            package = ScannedPackage(gtin14=product.gtin14, lot=f"AM{product.pk:04d}", expiry=expiry, serial="SAM1")
+            receive_stock(actor=technician, package=package, location_id=store.pk, quantity=10)
 
 
 def _home_delivery(technician: User) -> None:

@@ -13,7 +13,7 @@ from openinfusion.administration import leaflets
 from openinfusion.administration.models import EducationRecord
 from openinfusion.audit.services import audited, record
 from openinfusion.errors import InvalidInput, NotFound
-from openinfusion.orders.models import ACTIVE_STATUSES, Order
+from openinfusion.orders.models import ACTIVE_STATUSES, Order, OrderStatus
 from openinfusion.patients.services import patient_for
 
 SKILLS = (
@@ -36,10 +36,16 @@ def leaflet_key(patient_id: int, actor: User, key: str | None) -> str:
         if key not in library():
             raise NotFound(f"No leaflet {key!r}.", code="UNKNOWN_LEAFLET")
         return key
-    order = Order.objects.filter(patient_id=patient_id, status__in=ACTIVE_STATUSES).select_related("drug").first()
-    if order is None or order.drug.education_leaflet not in library():
-        raise NotFound("This patient has no active order with a leaflet; choose one.", code="UNKNOWN_LEAFLET")
-    return order.drug.education_leaflet
+    therapy = (
+        Order.objects.filter(patient_id=patient_id, role="treatment")
+        .exclude(status=OrderStatus.CANCELLED)
+        .select_related("drug")
+        .order_by("-planned_start")
+    )
+    for order in therapy:
+        if order.drug.education_leaflet in library():
+            return order.drug.education_leaflet
+    raise NotFound("This patient has no order with a leaflet; choose one.", code="UNKNOWN_LEAFLET")
 
 
 def education_pdf(actor: User, patient_id: int, key: str | None = None) -> bytes:

@@ -134,6 +134,11 @@ def dispense_preparation(preparation_id: int, *, actor: User, destination: str, 
         )
     if Dispense.objects.filter(preparation=preparation, status__in=OPEN_DISPENSE).exists():
         raise Conflict(f"{preparation.barcode} is already dispensed.", code="ALREADY_DISPENSED")
+    if Dispense.objects.filter(preparation=preparation, status=DispenseStatus.WASTED).exists():
+        raise Conflict(
+            f"{preparation.barcode} came back and was wasted: it is never sent again; dispense the new preparation.",
+            code="WASTED",
+        )
     now = timezone.now()
     try:
         with transaction.atomic():

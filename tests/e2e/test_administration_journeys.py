@@ -1,0 +1,79 @@
+"""Administration journey (issue 7): at the chair the nurse scans a wrong wristband (refused), then
+the right one and the bag, programs the pump, records vitals and a grade 2 reaction with a rate
+change, ends the infusion; the chair board shows it done; the education leaflet opens as a PDF."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from tests.e2e.test_shell_journeys import sign_in
+
+
+def test_a_nurse_gives_a_dose_at_the_chair_from_scan_to_end(page):
+    sign_in(page, "nurse")
+    page.goto("/administration/")
+    waiting = page.locator("#chair-board tr[data-stage=dispensed]").first
+    expect(waiting).to_be_visible()
+    mrn, label = waiting.get_attribute("data-mrn"), waiting.get_attribute("data-label")
+    order_id = waiting.get_attribute("data-order")
+    someone_else = page.locator(f"#chair-board tr[data-mrn]:not([data-mrn='{mrn}'])").first.get_attribute("data-mrn")
+
+    page.get_by_role("link", name="Bedside scan").click()
+    wristband = page.get_by_label("1. Scan the patient's wristband")
+    expect(wristband).to_be_focused()
+    wristband.fill(someone_else)
+    wristband.press("Enter")  # the scanner's Enter moves to the label box
+    bag = page.get_by_label("2. Scan the bag's label")
+    expect(bag).to_be_focused()
+    bag.fill(label)
+    bag.press("Enter")
+    expect(page.locator("#bedside-refusal")).to_have_attribute("data-code", "WRONG_PATIENT")
+
+    page.get_by_label("1. Scan the patient's wristband").fill(mrn)
+    page.get_by_label("2. Scan the bag's label").fill(label)
+    page.get_by_role("button", name="Check the five rights").click()
+    expect(page.locator("p.ok")).to_contain_text("Five rights checked")
+
+    hint = page.locator("p.muted", has_text="mL/h").inner_text()  # "Bag 54 mL at 216 mL/h over 15 min · OIP-…"
+    volume = hint.split("Bag ")[1].split(" mL")[0]
+    rate = hint.split(" at ")[1].split(" mL/h")[0]
+    page.get_by_label("Rate (mL/h)").fill(str(float(rate) * 2))  # a programming slip
+    page.get_by_label("Volume to be infused (mL)").fill(volume)
+    page.get_by_role("button", name="Record the program").click()
+    expect(page.locator("p.alert[role=alert]")).to_contain_text("RATE_MISMATCH")
+    page.get_by_label("Rate (mL/h)").fill(rate)
+    page.get_by_label("Volume to be infused (mL)").fill(volume)
+    page.get_by_role("button", name="Record the program").click()
+    page.get_by_role("button", name="Start the infusion").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Infusing")
+
+    for name, value in (
+        ("Systolic", "122"),
+        ("Diastolic", "76"),
+        ("Heart rate", "80"),
+        ("Temp °C", "36.9"),
+        ("SpO2 %", "98"),
+        ("Resp. rate", "15"),
+    ):
+        page.get_by_label(name).fill(value)
+    page.get_by_role("button", name="Record vitals").click()
+    page.get_by_label("CTCAE grade").select_option("2")
+    page.get_by_label("Symptoms").fill("flushing, chest tightness")
+    page.get_by_label("Actions").fill("infusion slowed, diphenhydramine given")
+    page.get_by_role("button", name="Record reaction").click()
+    page.get_by_label("New rate (mL/h, 0 pauses)").fill(str(float(rate) / 2))
+    page.get_by_label("Why").fill("grade 2 reaction: half rate")
+    page.get_by_role("button", name="Change rate").click()
+    expect(page.locator("#record")).to_contain_text("grade 2: flushing")
+    expect(page.locator("#record")).to_contain_text("grade 2 reaction: half rate")
+
+    page.get_by_role("button", name="End the infusion").click()
+    expect(page.locator("#ended")).to_contain_text("given")
+
+    page.goto("/administration/")
+    expect(page.locator(f"#chair-board tr[data-order='{order_id}']")).to_have_attribute("data-stage", "done")
+
+    leaflet = page.request.get(
+        page.locator(f"#chair-board tr[data-order='{order_id}'] a", has_text="Leaflet").get_attribute("href")
+    )
+    assert leaflet.ok and leaflet.headers["content-type"] == "application/pdf"
+    assert leaflet.body().startswith(b"%PDF")
