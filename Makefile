@@ -47,5 +47,8 @@ test-postgres: install ## the suite (without browser journeys) on PostgreSQL; re
 		echo "SKIPPED the PostgreSQL run: no server at $(TEST_POSTGRES_URL) (set OPENINFUSION_TEST_POSTGRES_URL)."; \
 	fi
 
+bench: install ## the benchmarks on a fresh SQLite database, figure beside baseline (docs/bench.md)
+	OPENINFUSION_DATA_DIR=$$(mktemp -d) OPENINFUSION_DATABASE_URL= $(BIN)/openinfusion bench compounding
+
 clean: ## remove the virtual environment and the local data directory
 	rm -rf $(VENV) data
