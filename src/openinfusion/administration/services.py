@@ -134,11 +134,6 @@ def dispense_preparation(preparation_id: int, *, actor: User, destination: str, 
         )
     if Dispense.objects.filter(preparation=preparation, status__in=OPEN_DISPENSE).exists():
         raise Conflict(f"{preparation.barcode} is already dispensed.", code="ALREADY_DISPENSED")
-    if Dispense.objects.filter(preparation=preparation, status=DispenseStatus.WASTED).exists():
-        raise Conflict(
-            f"{preparation.barcode} came back and was wasted: it is never sent again; dispense the new preparation.",
-            code="WASTED",
-        )
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -262,6 +257,10 @@ def return_preparation(
         why = "BUD passed" if not in_date else "storage not kept" if not cold_ok else "not intact"
         disposal = "hazardous waste" if preparation.plan.get("hazardous") else "pharmaceutical waste"
         dispense.status, dispense.closed_reason = DispenseStatus.WASTED, f"wasted ({why}) as {disposal}: {reason}"
+        preparation.status = PreparationStatus.REJECTED  # never offered for dispensing again
+        preparation.rejection_reason = dispense.closed_reason
+        preparation.version += 1
+        preparation.save(update_fields=["status", "rejection_reason", "version"])
         advance_order(
             preparation.order,
             OrderStatus.VERIFIED,
