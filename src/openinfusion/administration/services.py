@@ -7,11 +7,9 @@ A bedside mismatch is a hard stop: nothing changes, and the attempt is kept as a
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Final, ParamSpec, TypeVar
+from typing import Final
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -41,9 +39,6 @@ from openinfusion.errors import Conflict, DomainError, InvalidInput, NotFound
 from openinfusion.orders.models import OrderStatus
 from openinfusion.orders.services import advance_order
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 TIME_WINDOW: Final = dt.timedelta(hours=2)
 """A dose may be started from 2 h before to 2 h after its planned start (site policy default)."""
 PUMP_TOLERANCE_PCT: Final = Decimal(5)
@@ -57,34 +52,20 @@ class BedsideRefusal(DomainError):
     status = 409
 
 
-def _near_miss(refusal: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Like ``audited``; a bedside refusal is also kept as a near miss."""
-
-    def decorate(function: Callable[P, R]) -> Callable[P, R]:
-        inner = audited(refusal)(function)
-
-        @functools.wraps(function)
-        def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return inner(*args, **kwargs)
-            except BedsideRefusal as error:
-                actor = kwargs["actor"]
-                assert isinstance(actor, User)
-                site = actor.sites.first()
-                if site is not None:
-                    NearMiss.objects.create(
-                        site=site,
-                        code=error.code,
-                        message=error.message,
-                        scanned={k: str(v) for k, v in kwargs.items() if k != "actor"},
-                        by=actor,
-                        at=timezone.now(),
-                    )
-                raise
-
-        return run
-
-    return decorate
+def _keep_near_miss(error: DomainError, args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    """A bedside refusal is kept as a near miss (after the rollback) for quality review."""
+    actor = kwargs["actor"]
+    assert isinstance(actor, User)
+    site = actor.sites.first()
+    if site is not None:
+        NearMiss.objects.create(
+            site=site,
+            code=error.code,
+            message=error.message,
+            scanned={k: str(v) for k, v in kwargs.items() if k != "actor"},
+            by=actor,
+            at=timezone.now(),
+        )
 
 
 def dispense_for(actor: User, dispense_id: int, *, lock: bool = False) -> Dispense:
@@ -287,7 +268,7 @@ def _wristband_mrn(scan: str) -> str:
     return scan.strip().removeprefix("MRN:").strip()
 
 
-@_near_miss("administration:bedside:verify")
+@audited("administration:bedside:verify", keep=_keep_near_miss, keep_when=BedsideRefusal)
 def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration:
     """The five rights at the bedside from two scans: right patient, drug, dose, route, time; the
     BUD not passed, the order still active, the dose not already given."""

@@ -73,12 +73,19 @@ def record_refusal(action: str, *, actor: Any | None, error: DomainError, **kwar
     return record(action, actor=actor, reason=f"{error.code}: {error.message}", refused=True, **kwargs)
 
 
-def audited(refusal_action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+Keeper = Callable[[DomainError, tuple[Any, ...], dict[str, Any]], None]
+
+
+def audited(
+    refusal_action: str, *, keep: Keeper | None = None, keep_when: type[DomainError] = DomainError
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Run a service function in one transaction; if it refuses, audit the refusal after rollback.
 
     The wrapped function takes the acting user as the keyword argument ``actor``. A refused
     transition changes nothing (its transaction rolls back) but leaves a ``refused`` event naming
-    the code and the message, so refused clinical actions stay visible to quality review.
+    the code and the message, so refused clinical actions stay visible to quality review. ``keep``
+    is called (after the rollback, with the call's arguments) for refusals of type ``keep_when``, to
+    keep a domain record of them too: an intercepted compounding error, a bedside near miss.
     """
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
@@ -97,6 +104,8 @@ def audited(refusal_action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                     entity_id=str(error.details.get("entity_id", kwargs.get("entity_id", ""))),
                     site=getattr(error, "site", None),
                 )
+                if keep is not None and isinstance(error, keep_when):
+                    keep(error, args, kwargs)
                 raise
 
         return run

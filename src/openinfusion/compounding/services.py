@@ -9,10 +9,8 @@ step and is kept as an ``InterceptedError`` (written after the refused transacti
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -48,8 +46,6 @@ from openinfusion.inventory.services import require_usable, site_today
 from openinfusion.orders.models import Order, OrderStatus
 from openinfusion.orders.services import advance_order, order_for
 
-P = ParamSpec("P")
-R = TypeVar("R")
 ACTIVE = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS, PreparationStatus.AWAITING_CHECK)
 PHOTO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
@@ -308,38 +304,22 @@ def _next_step(preparation: Preparation, kind: str | tuple[str, ...]) -> tuple[i
     return index, step
 
 
-def _intercepted(refusal: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Like ``audited``, and a refused step is also kept as an intercepted error of the preparation
-    (written after the step's transaction rolled back, so the error survives the refusal)."""
-
-    def decorate(function: Callable[P, R]) -> Callable[P, R]:
-        inner = audited(refusal)(function)
-
-        @functools.wraps(function)
-        def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return inner(*args, **kwargs)
-            except StepRefused as error:
-                actor = kwargs["actor"]
-                assert isinstance(actor, User)
-                preparation = preparation_for(actor, int(args[0]))  # type: ignore[call-overload]
-                InterceptedError.objects.create(
-                    preparation=preparation,
-                    step_index=preparation.steps.count(),
-                    code=error.code,
-                    message=error.message[:500],
-                    data={k: str(v) for k, v in kwargs.items() if k != "actor"},
-                    by=actor,
-                    at=timezone.now(),
-                )
-                raise
-
-        return run
-
-    return decorate
+def _keep_intercepted(error: DomainError, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """A refused step is kept as an intercepted error of the preparation (after the rollback)."""
+    actor = kwargs["actor"]
+    preparation = preparation_for(actor, int(args[0]))
+    InterceptedError.objects.create(
+        preparation=preparation,
+        step_index=preparation.steps.count(),
+        code=error.code,
+        message=error.message[:500],
+        data={k: str(v) for k, v in kwargs.items() if k != "actor"},
+        by=actor,
+        at=timezone.now(),
+    )
 
 
-@_intercepted("compounding:preparation:scan")
+@audited("compounding:preparation:scan", keep=_keep_intercepted, keep_when=StepRefused)
 def record_scan(preparation_id: int, *, actor: User, scan: str) -> StepRecord:
     """Scan a vial, the reconstitution diluent or the bag: it must be what the step names, usable."""
     check(actor, Action.COMPOUND)
@@ -448,7 +428,7 @@ def _grams(value: Decimal | str, what: str) -> Decimal:
     return grams
 
 
-@_intercepted("compounding:preparation:weigh")
+@audited("compounding:preparation:weigh", keep=_keep_intercepted, keep_when=StepRefused)
 def record_weighing(
     preparation_id: int, *, actor: User, scale: str, tare_g: Decimal | str, gross_g: Decimal | str
 ) -> StepRecord:

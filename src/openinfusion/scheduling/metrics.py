@@ -1,0 +1,153 @@
+"""What a schedule means for the day: the objective the optimiser minimises, and the figures the
+benchmark prints (wait, day length, chair use, peak, nurse ratio, overtime, doses ready on time)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from openinfusion.scheduling.model import Assignment, Day, Schedule
+
+
+@dataclass(frozen=True)
+class DayMetrics:
+    appointments: int
+    scheduled: int
+    mean_wait: float
+    p90_wait: float
+    day_length: int
+    """Minutes from opening until the last chair is free."""
+    last_chair_free: int
+    chair_utilisation: float
+    """Booked chair minutes over chair minutes available between opening and closing."""
+    peak_occupancy: int
+    ratio_violations: int
+    """Starts at which the nurse was over ratio or already busy with another setup."""
+    overtime_minutes: int
+    ready_before_chair: float
+    """Share of compounded doses ready no later than their chair time."""
+    objective: int | None
+    solve_seconds: float
+    gap: float | None
+    status: str
+
+
+def _ends(day: Day, schedule: Schedule) -> list[int]:
+    minutes = {a.id: a.chair_minutes for a in day.appointments}
+    return [a.start + minutes[a.appointment_id] for a in schedule.assignments]
+
+
+def peak_occupancy(day: Day, schedule: Schedule) -> int:
+    minutes = {a.id: a.chair_minutes for a in day.appointments}
+    events: list[tuple[int, int]] = []
+    for a in schedule.assignments:
+        events.append((a.start, 1))
+        events.append((a.start + minutes[a.appointment_id], -1))
+    events.sort()  # ends (-1) sort before starts (+1) at the same minute: half-open intervals
+    peak = current = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def nurse_overtime(day: Day, schedule: Schedule) -> dict[str, int]:
+    minutes = {a.id: a.chair_minutes for a in day.appointments}
+    overtime = {n.id: 0 for n in day.nurses}
+    shift_end = {n.id: n.shift_end for n in day.nurses}
+    for a in schedule.assignments:
+        if a.nurse in overtime:
+            end = a.start + minutes[a.appointment_id]
+            overtime[a.nurse] = max(overtime[a.nurse], end - shift_end[a.nurse])
+    return overtime
+
+
+def nurse_excess(day: Day, schedule: Schedule) -> dict[str, int]:
+    """Largest number of patients over each nurse's maximum at any minute."""
+    minutes = {a.id: a.chair_minutes for a in day.appointments}
+    excess: dict[str, int] = {}
+    for nurse in day.nurses:
+        spans = [(a.start, a.start + minutes[a.appointment_id]) for a in schedule.assignments if a.nurse == nurse.id]
+        worst = 0
+        for point, _ in spans:
+            load = sum(1 for s, e in spans if s <= point < e)
+            worst = max(worst, load - nurse.max_patients)
+        excess[nurse.id] = worst
+    return excess
+
+
+def objective_value(day: Day, schedule: Schedule, previous: Mapping[str, Assignment] | None = None) -> int:
+    """The weighted objective, computed from the schedule alone (the solver's model minimises the
+    same sum; the two are compared to keep the solver from returning worse than its warm start)."""
+    w = day.weights
+    by_id = {a.id: a for a in day.appointments}
+    wait = sum(by_id[a.appointment_id].priority * (a.start - by_id[a.appointment_id].arrival_time)
+               for a in schedule.assignments)
+    ends = _ends(day, schedule)
+    day_length = max(0, max(ends, default=day.opening) - day.opening)
+    overtime = sum(nurse_overtime(day, schedule).values())
+    total = w.wait * wait + w.day_length * day_length + w.overtime * overtime + w.peak * peak_occupancy(day, schedule)
+    if not w.ratio_hard:
+        total += w.ratio_excess * sum(nurse_excess(day, schedule).values())
+    if previous:
+        for a in schedule.assignments:
+            old = previous.get(a.appointment_id)
+            if old is None or by_id[a.appointment_id].started:
+                continue
+            total += w.move * abs(a.start - old.start)
+            total += w.chair_change * (a.chair != old.chair)
+    return total
+
+
+def ratio_violations(day: Day, schedule: Schedule) -> int:
+    minutes = {a.id: a.chair_minutes for a in day.appointments}
+    nurses = {n.id: n for n in day.nurses}
+    count = 0
+    for a in schedule.assignments:
+        nurse = nurses.get(a.nurse)
+        if nurse is None:
+            count += 1
+            continue
+        others = [b for b in schedule.assignments if b.nurse == a.nurse and b is not a]
+        load = 1 + sum(1 for b in others if b.start <= a.start < b.start + minutes[b.appointment_id])
+        in_setup = any(b.start <= a.start < b.start + nurse.setup_minutes for b in others)
+        if load > nurse.max_patients or in_setup:
+            count += 1
+    return count
+
+
+def _percentile(values: list[int], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, math.ceil(share * len(ordered)) - 1)
+    return float(ordered[rank])
+
+
+def day_metrics(day: Day, schedule: Schedule) -> DayMetrics:
+    by_id = {a.id: a for a in day.appointments}
+    waits = [a.start - by_id[a.appointment_id].arrival_time for a in schedule.assignments]
+    ends = _ends(day, schedule)
+    last = max(ends, default=day.opening)
+    booked = sum(by_id[a.appointment_id].chair_minutes for a in schedule.assignments)
+    available = len(day.chairs) * max(1, day.closing - day.opening)
+    doses = [a for a in schedule.assignments if a.ready_at is not None]
+    ready = sum(1 for a in doses if a.ready_at is not None and a.ready_at <= a.start)
+    return DayMetrics(
+        appointments=len(day.appointments),
+        scheduled=len(schedule.assignments),
+        mean_wait=sum(waits) / len(waits) if waits else 0.0,
+        p90_wait=_percentile(waits, 0.9),
+        day_length=max(0, last - day.opening),
+        last_chair_free=last,
+        chair_utilisation=booked / available,
+        peak_occupancy=peak_occupancy(day, schedule),
+        ratio_violations=ratio_violations(day, schedule),
+        overtime_minutes=sum(nurse_overtime(day, schedule).values()),
+        ready_before_chair=ready / len(doses) if doses else 1.0,
+        objective=schedule.objective,
+        solve_seconds=schedule.solve_seconds,
+        gap=schedule.gap,
+        status=schedule.status,
+    )
