@@ -205,6 +205,21 @@ def plan_preparation(order_id: int, *, actor: User) -> Preparation:
     return preparation
 
 
+def _save(preparation: Preparation, fields: list[str], event: str, *, actor: User, **details: Any) -> Preparation:
+    """Write the changed fields with a new version, and the audit event of the change."""
+    preparation.version += 1
+    preparation.save(update_fields=[*fields, "version"])
+    record(
+        f"compounding:preparation:{event}",
+        actor=actor,
+        entity=preparation,
+        site=preparation.site,
+        patient_id=preparation.order.patient_id,
+        **details,
+    )
+    return preparation
+
+
 @audited("compounding:preparation:release")
 def release_to_compound(preparation_id: int, *, actor: User, reason: str) -> Preparation:
     """Let a costly or hold-sensitive dose be mixed: labs reviewed, patient arrived or nurse release."""
@@ -217,17 +232,7 @@ def release_to_compound(preparation_id: int, *, actor: User, reason: str) -> Pre
     if preparation.status != PreparationStatus.PLANNED or preparation.released_at:
         raise Conflict("Only a planned preparation waiting for release can be released.", code="WRONG_STATE")
     preparation.released_at, preparation.released_by, preparation.release_reason = timezone.now(), actor, reason
-    preparation.version += 1
-    preparation.save(update_fields=["released_at", "released_by", "release_reason", "version"])
-    record(
-        "compounding:preparation:released",
-        actor=actor,
-        entity=preparation,
-        site=preparation.site,
-        patient_id=preparation.order.patient_id,
-        reason=reason,
-    )
-    return preparation
+    return _save(preparation, ["released_at", "released_by", "release_reason"], "released", actor=actor, reason=reason)
 
 
 def require_qualified(actor: User, hazardous: bool, today: dt.date) -> None:
@@ -265,17 +270,8 @@ def start_preparation(preparation_id: int, *, actor: User) -> Preparation:
             code="BUD_BEFORE_NEEDED",
         )
     preparation.status, preparation.started_at, preparation.prepared_by = PreparationStatus.IN_PROGRESS, now, actor
-    preparation.version += 1
-    preparation.save(update_fields=["status", "started_at", "prepared_by", "version"])
     advance_order(preparation.order, OrderStatus.PREPARING, actor=actor)
-    record(
-        "compounding:preparation:started",
-        actor=actor,
-        entity=preparation,
-        site=preparation.site,
-        patient_id=preparation.order.patient_id,
-    )
-    return preparation
+    return _save(preparation, ["status", "started_at", "prepared_by"], "started", actor=actor)
 
 
 def _bud_limit(preparation: Preparation) -> dt.timedelta:
@@ -549,18 +545,9 @@ def complete_preparation(preparation_id: int, *, actor: User, keep_open_vials: b
             )
     dated = bud.beyond_use_date(now, usp_limit=_bud_limit(preparation), component_expiries=expiries)
     preparation.status, preparation.completed_at, preparation.bud = PreparationStatus.AWAITING_CHECK, now, dated.bud
-    preparation.version += 1
-    preparation.save(update_fields=["status", "completed_at", "bud", "version"])
     advance_order(preparation.order, OrderStatus.PREPARED, actor=actor)
-    record(
-        "compounding:preparation:completed",
-        actor=actor,
-        entity=preparation,
-        site=preparation.site,
-        patient_id=preparation.order.patient_id,
-        after={"bud": dated.bud.isoformat(), "bud_governed_by": dated.governed_by, "kept_open": keep_open_vials},
-    )
-    return preparation
+    after = {"bud": dated.bud.isoformat(), "bud_governed_by": dated.governed_by, "kept_open": keep_open_vials}
+    return _save(preparation, ["status", "completed_at", "bud"], "completed", actor=actor, after=after)
 
 
 def _draw_from_open_vial(vial: OpenVial, draw_ml: Decimal, now: dt.datetime, reference: str) -> None:
@@ -647,14 +634,11 @@ def final_check(
         preparation.status, preparation.rejection_reason = PreparationStatus.REJECTED, reason.strip()
         advance_order(preparation.order, OrderStatus.VERIFIED, actor=actor, reason=f"preparation rejected: {reason}")
     preparation.checked_by, preparation.checked_at = actor, now
-    preparation.version += 1
-    preparation.save(update_fields=["status", "final_check", "rejection_reason", "checked_by", "checked_at", "version"])
-    record(
-        "compounding:preparation:approved" if approve else "compounding:preparation:rejected",
+    _save(
+        preparation,
+        ["status", "final_check", "rejection_reason", "checked_by", "checked_at"],
+        "approved" if approve else "rejected",
         actor=actor,
-        entity=preparation,
-        site=preparation.site,
-        patient_id=preparation.order.patient_id,
         reason=reason,
         signature_meaning=SignatureMeaning.FINAL_CHECK_BY if approve else "",
     )
@@ -668,13 +652,4 @@ def cancel_for_order(order: Order, actor: User, reason: str) -> None:
     """The order was cancelled: stop its preparation (vials already scanned stay consumed, as wasted)."""
     for preparation in Preparation.objects.select_for_update().filter(order=order, status__in=ACTIVE):
         preparation.status, preparation.rejection_reason = PreparationStatus.CANCELLED, f"order cancelled: {reason}"
-        preparation.version += 1
-        preparation.save(update_fields=["status", "rejection_reason", "version"])
-        record(
-            "compounding:preparation:cancelled",
-            actor=actor,
-            entity=preparation,
-            site=preparation.site,
-            patient_id=order.patient_id,
-            reason=reason,
-        )
+        _save(preparation, ["status", "rejection_reason"], "cancelled", actor=actor, reason=reason)
