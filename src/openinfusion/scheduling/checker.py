@@ -85,39 +85,47 @@ def _check_one(
             out.append(Violation("chair", f"{a.id} needs isolation; {chair.id} is not an isolation chair", ids))
         for off_start, off_end in chair.unavailable:
             if s.start < off_end and off_start < end and a.fixed_start is None:
-                out.append(Violation(
-                    "chair_out_of_service",
-                    f"{a.id} sits in {chair.id} {_hhmm(s.start)}-{_hhmm(end)} while it is out of service "
-                    f"{_hhmm(off_start)}-{_hhmm(off_end)}",
-                    ids,
-                ))
+                out.append(
+                    Violation(
+                        "chair_out_of_service",
+                        f"{a.id} sits in {chair.id} {_hhmm(s.start)}-{_hhmm(end)} while it is out of service "
+                        f"{_hhmm(off_start)}-{_hhmm(off_end)}",
+                        ids,
+                    )
+                )
     nurse = nurses.get(s.nurse)
     if nurse is None:
         out.append(Violation("nurse", f"{a.id}: nurse {s.nurse} does not exist", ids))
     elif a.fixed_start is None and (s.start < nurse.shift_start or s.start + nurse.setup_minutes > nurse.shift_end):
-        out.append(Violation(
-            "shift",
-            f"{a.id}: setup at {_hhmm(s.start)} is outside {nurse.id}'s shift "
-            f"{_hhmm(nurse.shift_start)}-{_hhmm(nurse.shift_end)}",
-            ids,
-        ))
+        out.append(
+            Violation(
+                "shift",
+                f"{a.id}: setup at {_hhmm(s.start)} is outside {nurse.id}'s shift "
+                f"{_hhmm(nurse.shift_start)}-{_hhmm(nurse.shift_end)}",
+                ids,
+            )
+        )
     if a.fixed_start is not None:
         if s.start != a.fixed_start or s.chair != a.fixed_chair or s.nurse != a.fixed_nurse:
-            out.append(Violation(
-                "fixed",
-                f"{a.id} has started ({_hhmm(a.fixed_start)}, {a.fixed_chair}, {a.fixed_nurse}) "
-                f"but the schedule has ({_hhmm(s.start)}, {s.chair}, {s.nurse})",
-                ids,
-            ))
+            out.append(
+                Violation(
+                    "fixed",
+                    f"{a.id} has started ({_hhmm(a.fixed_start)}, {a.fixed_chair}, {a.fixed_nurse}) "
+                    f"but the schedule has ({_hhmm(s.start)}, {s.chair}, {s.nurse})",
+                    ids,
+                )
+            )
     else:
         arrival = a.earliest if a.arrival is None else a.arrival
         lowest = max(a.earliest, arrival, day.opening)
         if s.start < lowest or s.start > a.latest:
-            out.append(Violation(
-                "window",
-                f"{a.id} starts at {_hhmm(s.start)}, outside its window {_hhmm(lowest)}-{_hhmm(a.latest)}",
-                ids,
-            ))
+            out.append(
+                Violation(
+                    "window",
+                    f"{a.id} starts at {_hhmm(s.start)}, outside its window {_hhmm(lowest)}-{_hhmm(a.latest)}",
+                    ids,
+                )
+            )
     if a.fixed_prep_start is not None and (s.prep_start != a.fixed_prep_start or s.prep_room != a.fixed_prep_room):
         out.append(Violation("fixed", f"{a.id}: the dose's preparation has started and cannot move", ids))
     needs_prep = a.prep_minutes > 0 and (a.fixed_start is None or a.fixed_prep_start is not None)
@@ -135,21 +143,27 @@ def _check_one(
         if not a.hazardous and room.hazardous and has_plain_room:
             out.append(Violation("pharmacy", f"{a.id}: a non-hazardous dose is made in hazardous room {room.id}", ids))
         if a.fixed_prep_start is None and s.prep_start < _release(a):
-            out.append(Violation(
-                "release",
-                f"{a.id}: compounding starts at {_hhmm(s.prep_start)}, before its release at {_hhmm(_release(a))}",
-                ids,
-            ))
+            out.append(
+                Violation(
+                    "release",
+                    f"{a.id}: compounding starts at {_hhmm(s.prep_start)}, before its release at {_hhmm(_release(a))}",
+                    ids,
+                )
+            )
         if a.ready_not_before is not None and ready < a.ready_not_before:
-            out.append(Violation(
-                "release", f"{a.id}: ready at {_hhmm(ready)}, before {_hhmm(a.ready_not_before)} (delayed)", ids
-            ))
+            out.append(
+                Violation(
+                    "release", f"{a.id}: ready at {_hhmm(ready)}, before {_hhmm(a.ready_not_before)} (delayed)", ids
+                )
+            )
         if ready > s.start:
-            out.append(Violation(
-                "prep_after_start",
-                f"{a.id}: the dose is ready at {_hhmm(ready)}, after the infusion start {_hhmm(s.start)}",
-                ids,
-            ))
+            out.append(
+                Violation(
+                    "prep_after_start",
+                    f"{a.id}: the dose is ready at {_hhmm(ready)}, after the infusion start {_hhmm(s.start)}",
+                    ids,
+                )
+            )
     return out
 
 
@@ -158,20 +172,25 @@ def _check_pairs(items: list[tuple[Appointment, Assignment]], nurses: dict[str, 
     for i, (a, s) in enumerate(items):
         for b, t in items[i + 1 :]:
             if s.chair == t.chair and s.start < t.start + b.chair_minutes and t.start < s.start + a.chair_minutes:
-                out.append(Violation(
-                    "chair_overlap",
-                    f"{a.id} and {b.id} overlap in chair {s.chair} ({_hhmm(s.start)} and {_hhmm(t.start)})",
-                    (a.id, b.id),
-                ))
+                out.append(
+                    Violation(
+                        "chair_overlap",
+                        f"{a.id} and {b.id} overlap in chair {s.chair} ({_hhmm(s.start)} and {_hhmm(t.start)})",
+                        (a.id, b.id),
+                    )
+                )
             nurse = nurses.get(s.nurse)
             if s.nurse == t.nurse and nurse is not None:
                 setup = nurse.setup_minutes
                 if s.start < t.start + setup and t.start < s.start + setup:
-                    out.append(Violation(
-                        "setup_overlap",
-                        f"{nurse.id} sets up {a.id} and {b.id} at the same time ({_hhmm(s.start)}, {_hhmm(t.start)})",
-                        (a.id, b.id),
-                    ))
+                    out.append(
+                        Violation(
+                            "setup_overlap",
+                            f"{nurse.id} sets up {a.id} and {b.id} at the same time "
+                            f"({_hhmm(s.start)}, {_hhmm(t.start)})",
+                            (a.id, b.id),
+                        )
+                    )
     return out
 
 
@@ -194,20 +213,24 @@ def _check_minutes(
             key = (nurse_id, frozenset(patients))
             if key not in reported:
                 reported.add(key)
-                out.append(Violation(
-                    "ratio",
-                    f"{nurse_id} has {len(patients)} patients at {_hhmm(minute)} (at most {nurse.max_patients})",
-                    tuple(patients),
-                ))
+                out.append(
+                    Violation(
+                        "ratio",
+                        f"{nurse_id} has {len(patients)} patients at {_hhmm(minute)} (at most {nurse.max_patients})",
+                        tuple(patients),
+                    )
+                )
     for (room_id, minute), doses in sorted(hoods.items()):
         room = rooms.get(room_id)
         if room is not None and len(doses) > room.hoods:
             key = (room_id, frozenset(doses))
             if key not in reported:
                 reported.add(key)
-                out.append(Violation(
-                    "pharmacy_capacity",
-                    f"{room_id} makes {len(doses)} doses at {_hhmm(minute)} with {room.hoods} hoods",
-                    tuple(doses),
-                ))
+                out.append(
+                    Violation(
+                        "pharmacy_capacity",
+                        f"{room_id} makes {len(doses)} doses at {_hhmm(minute)} with {room.hoods} hoods",
+                        tuple(doses),
+                    )
+                )
     return out

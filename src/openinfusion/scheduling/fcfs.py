@@ -64,7 +64,9 @@ class _Board:
         self.setups[nurse.id].add(assignment.start, assignment.start + nurse.setup_minutes)
         self.loads[nurse.id].add(assignment.start, assignment.start + appointment.chair_minutes)
         if assignment.prep_room is not None and assignment.prep_start is not None:
-            self.hoods[assignment.prep_room].add(assignment.prep_start, assignment.prep_start + appointment.prep_minutes)
+            self.hoods[assignment.prep_room].add(
+                assignment.prep_start, assignment.prep_start + appointment.prep_minutes
+            )
 
     def _nurse(self, nurse_id: str) -> Nurse:
         return next(n for n in self.day.nurses if n.id == nurse_id)
@@ -187,9 +189,7 @@ def _first_fit(board: _Board, appointment: Appointment) -> Assignment | None:
     return Assignment(appointment.id, start, chair, nurse, prep_start, prep_room, ready)
 
 
-def greedy_schedule(
-    day: Day, previous: Mapping[str, Assignment] | None = None, method: str = "fcfs"
-) -> Schedule:
+def greedy_schedule(day: Day, previous: Mapping[str, Assignment] | None = None, method: str = "fcfs") -> Schedule:
     """Started (fixed) infusions first, then, with a previous plan, the appointments that still fit
     where they were (in their old start order), then everyone else by arrival (FCFS)."""
     began = time.perf_counter()
@@ -204,9 +204,7 @@ def greedy_schedule(
         board.book(appointment, assignment)
         placed.append(assignment)
     pending: list[Appointment] = []
-    for appointment in sorted(
-        (a for a in movable if a.id in previous), key=lambda a: (previous[a.id].start, a.id)
-    ):
+    for appointment in sorted((a for a in movable if a.id in previous), key=lambda a: (previous[a.id].start, a.id)):
         kept = _keeps(board, appointment, previous[appointment.id])
         if kept is None:
             pending.append(appointment)
@@ -215,12 +213,12 @@ def greedy_schedule(
             placed.append(kept)
     pending.extend(a for a in movable if a.id not in previous)
     for appointment in sorted(pending, key=lambda a: (a.arrival_time, a.earliest, a.id)):
-        assignment = _first_fit(board, appointment)
-        if assignment is None:
+        fitted = _first_fit(board, appointment)
+        if fitted is None:
             unscheduled.append(appointment.id)
             continue
-        board.book(appointment, assignment)
-        placed.append(assignment)
+        board.book(appointment, fitted)
+        placed.append(fitted)
     order = {a.id: i for i, a in enumerate(day.appointments)}
     placed.sort(key=lambda a: order[a.appointment_id])
     schedule = Schedule(

@@ -101,10 +101,7 @@ def _appointment(rng: random.Random, index: int) -> Appointment:
     arrival = max(OPENING - 30, earliest + round(rng.gauss(PUNCTUALITY_MEAN, PUNCTUALITY_SD)))
     needs_labs = rng.random() < SAME_DAY_LABS
     turnaround = rng.randint(*LAB_TURNAROUND)
-    if needs_labs:
-        premix = False
-    else:
-        premix = rng.random() < PREMIX_SHARE_WITHOUT_LABS
+    premix = False if needs_labs else rng.random() < PREMIX_SHARE_WITHOUT_LABS
     return Appointment(
         id=f"A{index:03d}",
         patient=f"P{index:04d}",
@@ -131,12 +128,14 @@ def _chairs(count: int) -> tuple[Chair, ...]:
     long_ok = math.ceil(count * LONG_OK_SHARE)
     chairs = []
     for i in range(count):
-        chairs.append(Chair(
-            id=f"C{i + 1:03d}",
-            kind="bed" if i >= count - beds else "chair",
-            long_ok=i < long_ok or i >= count - beds,
-            isolation=count - beds - isolation <= i < count - beds,
-        ))
+        chairs.append(
+            Chair(
+                id=f"C{i + 1:03d}",
+                kind="bed" if i >= count - beds else "chair",
+                long_ok=i < long_ok or i >= count - beds,
+                isolation=count - beds - isolation <= i < count - beds,
+            )
+        )
     return tuple(chairs)
 
 
@@ -165,7 +164,7 @@ def generate_day(size: str, seed: int, weights: Weights | None = None) -> Day:
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
     spec = SIZES[size]
-    rng = random.Random(f"openinfusion-scheduling-{size}-{seed}")
+    rng = random.Random(f"openinfusion-scheduling-{size}-{seed}")  # noqa: S311 - a reproducible simulation
     appointments = tuple(_appointment(rng, i + 1) for i in range(spec.appointments))
     appointments = _feasible_chairs(appointments, _chairs(spec.chairs))
     return Day(
@@ -203,7 +202,7 @@ class Disruptions:
 def sample_disruptions(day: Day, seed: int) -> Disruptions:
     """Same-day cancellations (5%), lognormal chair-time noise (CV 0.2) and punctuality
     N(-5, 15) min, seeded."""
-    rng = random.Random(f"openinfusion-disruptions-{seed}")
+    rng = random.Random(f"openinfusion-disruptions-{seed}")  # noqa: S311 - a reproducible simulation
     sigma = math.sqrt(math.log(1 + DURATION_CV**2))
     cancelled = set()
     actual: dict[str, int] = {}

@@ -82,8 +82,10 @@ def objective_value(day: Day, schedule: Schedule, previous: Mapping[str, Assignm
     same sum; the two are compared to keep the solver from returning worse than its warm start)."""
     w = day.weights
     by_id = {a.id: a for a in day.appointments}
-    wait = sum(by_id[a.appointment_id].priority * (a.start - by_id[a.appointment_id].arrival_time)
-               for a in schedule.assignments)
+    wait = sum(
+        by_id[a.appointment_id].priority * (a.start - by_id[a.appointment_id].arrival_time)
+        for a in schedule.assignments
+    )
     ends = _ends(day, schedule)
     day_length = max(0, max(ends, default=day.opening) - day.opening)
     overtime = sum(nurse_overtime(day, schedule).values())

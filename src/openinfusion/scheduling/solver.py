@@ -22,7 +22,7 @@ from ortools.sat.python import cp_model
 from openinfusion.scheduling.checker import check_schedule
 from openinfusion.scheduling.fcfs import greedy_schedule
 from openinfusion.scheduling.metrics import nurse_excess, nurse_overtime, objective_value, peak_occupancy
-from openinfusion.scheduling.model import Appointment, Assignment, Day, Schedule, chair_fits, room_fits
+from openinfusion.scheduling.model import Appointment, Assignment, Chair, Day, Schedule, chair_fits, room_fits
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,32 @@ class _Builder:
         self.day = day
         self.previous = previous
         self.model = cp_model.CpModel()
+        # Chairs alike in kind, long-infusion use and isolation (and always in service) are
+        # interchangeable: the model books a kind with a Cumulative, and chairs are assigned after
+        # solving by colouring the intervals in start order, which never fails for an interval
+        # graph whose load at every minute is at most the number of chairs.
+        self.kinds: dict[str, list[Chair]] = {}
+        for chair in day.chairs:
+            key = chair.id if chair.unavailable else f"{chair.kind}|{chair.long_ok}|{chair.isolation}"
+            self.kinds.setdefault(key, []).append(chair)
+        self.kind_of = {c.id: k for k, members in self.kinds.items() for c in members}
 
     def build(self) -> _Vars:
         day, m = self.day, self.model
         horizon = max([day.closing, *(a.latest + a.chair_minutes for a in day.appointments)]) + 1
-        v = _Vars({}, {}, {}, {}, {}, {}, {}, {}, m.NewIntVar(day.opening, horizon, "makespan"),
-                  m.NewIntVar(0, len(day.appointments), "peak"))
-        chair_intervals: dict[str, list[cp_model.IntervalVar]] = {c.id: [] for c in day.chairs}
+        v = _Vars(
+            {},
+            {},
+            {},
+            {},
+            {},
+            {},
+            {},
+            {},
+            m.new_int_var(day.opening, horizon, "makespan"),
+            m.new_int_var(0, len(day.appointments), "peak"),
+        )
+        chair_intervals: dict[str, list[cp_model.IntervalVar]] = {k: [] for k in self.kinds}
         setups: dict[str, list[cp_model.IntervalVar]] = {n.id: [] for n in day.nurses}
         loads: dict[str, list[cp_model.IntervalVar]] = {n.id: [] for n in day.nurses}
         hoods: dict[str, list[cp_model.IntervalVar]] = {r.id: [] for r in day.rooms}
@@ -77,59 +96,71 @@ class _Builder:
         ends: list[cp_model.LinearExprT] = []
         for chair in day.chairs:
             for s, e in chair.unavailable:
-                chair_intervals[chair.id].append(m.NewFixedSizeIntervalVar(s, e - s, f"off_{chair.id}_{s}"))
+                chair_intervals[self.kind_of[chair.id]].append(
+                    m.new_fixed_size_interval_var(s, e - s, f"off_{chair.id}_{s}")
+                )
         for n in day.nurses:
-            v.overtime[n.id] = m.NewIntVar(0, horizon, f"overtime_{n.id}")
-            v.excess[n.id] = m.NewIntVar(0, 0 if day.weights.ratio_hard else len(day.appointments), f"excess_{n.id}")
+            v.overtime[n.id] = m.new_int_var(0, horizon, f"overtime_{n.id}")
+            v.excess[n.id] = m.new_int_var(0, 0 if day.weights.ratio_hard else len(day.appointments), f"excess_{n.id}")
         for a in day.appointments:
             d = a.chair_minutes
             if a.fixed_start is not None:
-                start = m.NewConstant(a.fixed_start)
+                start = m.new_constant(a.fixed_start)
                 lo = hi = a.fixed_start
             else:
                 lo, hi = max(a.earliest, a.arrival_time, day.opening), a.latest
-                start = m.NewIntVar(lo, max(lo, hi), f"start_{a.id}")
+                start = m.new_int_var(lo, max(lo, hi), f"start_{a.id}")
                 if hi < lo:
-                    m.AddBoolOr([])  # an empty window: the day is infeasible as given
+                    m.add_bool_or([])  # an empty window: the day is infeasible as given
             v.start[a.id] = start
-            infusions.append(m.NewFixedSizeIntervalVar(start, d, f"infusion_{a.id}"))
+            infusions.append(m.new_fixed_size_interval_var(start, d, f"infusion_{a.id}"))
             ends.append(start + d)
-            chairs = [c for c in day.chairs if (c.id == a.fixed_chair if a.fixed_chair else chair_fits(c, a))]
-            for c in chairs:
-                b = m.NewBoolVar(f"chair_{a.id}_{c.id}")
-                v.chair[a.id, c.id] = b
-                chair_intervals[c.id].append(m.NewOptionalFixedSizeIntervalVar(start, d, b, f"seat_{a.id}_{c.id}"))
-            m.AddExactlyOne([v.chair[a.id, c.id] for c in chairs])
+            if a.fixed_chair:
+                kinds = [self.kind_of[a.fixed_chair]] if a.fixed_chair in self.kind_of else []
+            else:
+                kinds = [k for k, members in self.kinds.items() if chair_fits(members[0], a)]
+            for k in kinds:
+                b = m.new_bool_var(f"chair_{a.id}_{k}")
+                v.chair[a.id, k] = b
+                chair_intervals[k].append(m.new_optional_fixed_size_interval_var(start, d, b, f"seat_{a.id}_{k}"))
+            m.add_exactly_one([v.chair[a.id, k] for k in kinds])
             nurses = [
-                n for n in day.nurses
-                if (n.id == a.fixed_nurse if a.fixed_nurse else n.shift_start <= hi and lo + n.setup_minutes <= n.shift_end)
+                n
+                for n in day.nurses
+                if (
+                    n.id == a.fixed_nurse
+                    if a.fixed_nurse
+                    else n.shift_start <= hi and lo + n.setup_minutes <= n.shift_end
+                )
             ]
             for n in nurses:
-                b = m.NewBoolVar(f"nurse_{a.id}_{n.id}")
+                b = m.new_bool_var(f"nurse_{a.id}_{n.id}")
                 v.nurse[a.id, n.id] = b
-                setups[n.id].append(m.NewOptionalFixedSizeIntervalVar(start, n.setup_minutes, b, f"setup_{a.id}_{n.id}"))
-                loads[n.id].append(m.NewOptionalFixedSizeIntervalVar(start, d, b, f"load_{a.id}_{n.id}"))
+                setups[n.id].append(
+                    m.new_optional_fixed_size_interval_var(start, n.setup_minutes, b, f"setup_{a.id}_{n.id}")
+                )
+                loads[n.id].append(m.new_optional_fixed_size_interval_var(start, d, b, f"load_{a.id}_{n.id}"))
                 if a.fixed_start is None:
-                    m.Add(start >= n.shift_start).OnlyEnforceIf(b)
-                    m.Add(start + n.setup_minutes <= n.shift_end).OnlyEnforceIf(b)
-                m.Add(v.overtime[n.id] >= start + d - n.shift_end).OnlyEnforceIf(b)
-            m.AddExactlyOne([v.nurse[a.id, n.id] for n in nurses])
+                    m.add(start >= n.shift_start).only_enforce_if(b)
+                    m.add(start + n.setup_minutes <= n.shift_end).only_enforce_if(b)
+                m.add(v.overtime[n.id] >= start + d - n.shift_end).only_enforce_if(b)
+            m.add_exactly_one([v.nurse[a.id, n.id] for n in nurses])
             if a.has_prep:
                 self._prep(a, start, hi, v, hoods)
             old = self.previous.get(a.id)
             if old is not None and not a.started and (day.weights.move or day.weights.chair_change):
-                moved = m.NewIntVar(0, horizon, f"move_{a.id}")
-                m.AddAbsEquality(moved, start - old.start)
+                moved = m.new_int_var(0, horizon, f"move_{a.id}")
+                m.add_abs_equality(moved, start - old.start)
                 v.moves[a.id] = moved
-        for c in day.chairs:
-            m.AddNoOverlap(chair_intervals[c.id])
+        for k, members in self.kinds.items():
+            m.add_cumulative(chair_intervals[k], [1] * len(chair_intervals[k]), len(members))
         for n in day.nurses:
-            m.AddNoOverlap(setups[n.id])
-            m.AddCumulative(loads[n.id], [1] * len(loads[n.id]), v.excess[n.id] + n.max_patients)
+            m.add_no_overlap(setups[n.id])
+            m.add_cumulative(loads[n.id], [1] * len(loads[n.id]), v.excess[n.id] + n.max_patients)
         for r in day.rooms:
-            m.AddCumulative(hoods[r.id], [1] * len(hoods[r.id]), r.hoods)
-        m.AddCumulative(infusions, [1] * len(infusions), v.peak)
-        m.AddMaxEquality(v.makespan, [*ends, day.opening])
+            m.add_cumulative(hoods[r.id], [1] * len(hoods[r.id]), r.hoods)
+        m.add_cumulative(infusions, [1] * len(infusions), v.peak)
+        m.add_max_equality(v.makespan, [*ends, day.opening])
         self._objective(v)
         return v
 
@@ -139,23 +170,23 @@ class _Builder:
         day, m = self.day, self.model
         p = a.prep_minutes
         if a.fixed_prep_start is not None:
-            prep = m.NewConstant(a.fixed_prep_start)
+            prep = m.new_constant(a.fixed_prep_start)
             rooms = [r for r in day.rooms if r.id == a.fixed_prep_room]
         else:
             release = a.prep_release
             if a.ready_not_before is not None:
                 release = max(release, a.ready_not_before - p)
-            prep = m.NewIntVar(release, max(release, hi - p), f"prep_{a.id}")
+            prep = m.new_int_var(release, max(release, hi - p), f"prep_{a.id}")
             rooms = [r for r in day.rooms if room_fits(r, a, day.rooms) and r.hoods > 0]
         v.prep[a.id] = prep
-        m.Add(prep + p <= start)
+        m.add(prep + p <= start)
         if a.ready_not_before is not None:
-            m.Add(prep + p >= a.ready_not_before)
+            m.add(prep + p >= a.ready_not_before)
         for r in rooms:
-            b = m.NewBoolVar(f"room_{a.id}_{r.id}")
+            b = m.new_bool_var(f"room_{a.id}_{r.id}")
             v.room[a.id, r.id] = b
-            hoods[r.id].append(m.NewOptionalFixedSizeIntervalVar(prep, p, b, f"hood_{a.id}_{r.id}"))
-        m.AddExactlyOne([v.room[a.id, r.id] for r in rooms])
+            hoods[r.id].append(m.new_optional_fixed_size_interval_var(prep, p, b, f"hood_{a.id}_{r.id}"))
+        m.add_exactly_one([v.room[a.id, r.id] for r in rooms])
 
     def _objective(self, v: _Vars) -> None:
         day, w = self.day, self.day.weights
@@ -169,10 +200,10 @@ class _Builder:
             terms.extend(w.ratio_excess * x for x in v.excess.values())
         for appointment_id, moved in v.moves.items():
             terms.append(w.move * moved)
-            old_chair = self.previous[appointment_id].chair
-            kept = v.chair.get((appointment_id, old_chair))
+            old_kind = self.kind_of.get(self.previous[appointment_id].chair, "")
+            kept = v.chair.get((appointment_id, old_kind))
             terms.append(w.chair_change * (1 - kept) if kept is not None else w.chair_change)
-        self.model.Minimize(sum(terms))
+        self.model.minimize(sum(terms))
 
     def hint(self, v: _Vars, schedule: Schedule) -> None:
         day, m = self.day, self.model
@@ -182,46 +213,79 @@ class _Builder:
             if got is None:
                 continue
             if a.fixed_start is None:
-                m.AddHint(v.start[a.id], got.start)
-            for (aid, cid), b in v.chair.items():
+                m.add_hint(v.start[a.id], got.start)
+            for (aid, kind), b in v.chair.items():
                 if aid == a.id:
-                    m.AddHint(b, cid == got.chair)
+                    m.add_hint(b, kind == self.kind_of.get(got.chair))
             for (aid, nid), b in v.nurse.items():
                 if aid == a.id:
-                    m.AddHint(b, nid == got.nurse)
+                    m.add_hint(b, nid == got.nurse)
             for (aid, rid), b in v.room.items():
                 if aid == a.id:
-                    m.AddHint(b, rid == got.prep_room)
+                    m.add_hint(b, rid == got.prep_room)
             if a.id in v.prep and a.fixed_prep_start is None and got.prep_start is not None:
-                m.AddHint(v.prep[a.id], got.prep_start)
+                m.add_hint(v.prep[a.id], got.prep_start)
             if a.id in v.moves:
-                m.AddHint(v.moves[a.id], abs(got.start - self.previous[a.id].start))
+                m.add_hint(v.moves[a.id], abs(got.start - self.previous[a.id].start))
         if not schedule.unscheduled:
             ends = [g.start + day.appointment(g.appointment_id).chair_minutes for g in schedule.assignments]
-            m.AddHint(v.makespan, max([*ends, day.opening]))
-            m.AddHint(v.peak, peak_occupancy(day, schedule))
+            m.add_hint(v.makespan, max([*ends, day.opening]))
+            m.add_hint(v.peak, peak_occupancy(day, schedule))
             for nid, minutes in nurse_overtime(day, schedule).items():
-                m.AddHint(v.overtime[nid], minutes)
+                m.add_hint(v.overtime[nid], minutes)
             if not day.weights.ratio_hard:
                 for nid, extra in nurse_excess(day, schedule).items():
-                    m.AddHint(v.excess[nid], max(0, extra))
+                    m.add_hint(v.excess[nid], max(0, extra))
 
 
-def _extract(day: Day, solver: cp_model.CpSolver, v: _Vars) -> tuple[Assignment, ...]:
+def _extract(builder: _Builder, solver: cp_model.CpSolver, v: _Vars) -> tuple[Assignment, ...] | None:
+    day = builder.day
+    starts = {a.id: solver.value(v.start[a.id]) for a in day.appointments}
+    kinds = {aid: kind for (aid, kind), b in v.chair.items() if solver.boolean_value(b)}
+    chairs = _colour(builder, starts, kinds)
+    if chairs is None:
+        return None
     out: list[Assignment] = []
     for a in day.appointments:
-        start = solver.Value(v.start[a.id])
-        chair = next(cid for (aid, cid), b in v.chair.items() if aid == a.id and solver.BooleanValue(b))
-        nurse = next(nid for (aid, nid), b in v.nurse.items() if aid == a.id and solver.BooleanValue(b))
+        nurse = next(nid for (aid, nid), b in v.nurse.items() if aid == a.id and solver.boolean_value(b))
         prep_start: int | None = None
         room: str | None = None
         ready: int | None = None
         if a.id in v.prep:
-            prep_start = solver.Value(v.prep[a.id])
-            room = next(rid for (aid, rid), b in v.room.items() if aid == a.id and solver.BooleanValue(b))
+            prep_start = solver.value(v.prep[a.id])
+            room = next(rid for (aid, rid), b in v.room.items() if aid == a.id and solver.boolean_value(b))
             ready = prep_start + a.prep_minutes
-        out.append(Assignment(a.id, start, chair, nurse, prep_start, room, ready))
+        out.append(Assignment(a.id, starts[a.id], chairs[a.id], nurse, prep_start, room, ready))
     return tuple(out)
+
+
+def _colour(builder: _Builder, starts: dict[str, int], kinds: dict[str, str]) -> dict[str, str] | None:
+    """Chairs for the booked kinds: started infusions keep theirs, then in start order each
+    appointment takes its previous chair if free, else the first free chair of its kind."""
+    day = builder.day
+    busy: dict[str, list[tuple[int, int]]] = {c.id: list(c.unavailable) for c in day.chairs}
+    chosen: dict[str, str] = {}
+    by_id = {a.id: a for a in day.appointments}
+
+    def free(chair_id: str, start: int, end: int) -> bool:
+        return all(not (s < end and start < e) for s, e in busy[chair_id])
+
+    for a in day.appointments:
+        if a.fixed_chair is not None:
+            chosen[a.id] = a.fixed_chair
+            busy.setdefault(a.fixed_chair, []).append((starts[a.id], starts[a.id] + a.chair_minutes))
+    for aid in sorted((x for x in starts if x not in chosen), key=lambda x: (starts[x], x)):
+        a = by_id[aid]
+        end = starts[aid] + a.chair_minutes
+        members = [c.id for c in builder.kinds[kinds[aid]]]
+        old = builder.previous.get(aid)
+        order = ([old.chair] if old is not None and old.chair in members else []) + members
+        chair = next((c for c in order if free(c, starts[aid], end)), None)
+        if chair is None:
+            return None
+        chosen[aid] = chair
+        busy[chair].append((starts[aid], end))
+    return chosen
 
 
 def solve_day(
@@ -242,26 +306,28 @@ def solve_day(
     params = solver.parameters
     params.num_workers = options.num_workers
     params.random_seed = options.random_seed
+    params.symmetry_level = 0  # symmetry fixing in presolve can reject the complete FCFS hint
+    params.cp_model_probing_level = 0  # probing a day costs seconds and gains little here
     if options.deterministic_time is not None:
         params.max_deterministic_time = options.deterministic_time
         params.interleave_search = True
     else:
         params.max_time_in_seconds = options.time_limit_seconds
-    status = solver.Solve(builder.model)
+    status = solver.solve(builder.model)
     seconds = time.perf_counter() - began
     name = _STATUS.get(status, "UNKNOWN")
     warm_ok = not warm.unscheduled and not check_schedule(day, warm)
+    bound: float | None = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        assignments = _extract(day, solver, v)
-        found = Schedule(assignments, method, name)
+        assignments = _extract(builder, solver, v)
+        bound = solver.best_objective_bound
+        found = Schedule(assignments or (), method, name)
         value = objective_value(day, found, previous)
-        bound = solver.BestObjectiveBound()
-        if not (warm_ok and warm.objective is not None and warm.objective < value):
-            return replace(
-                found, objective=value, best_bound=bound, gap=_gap(value, bound), solve_seconds=seconds
-            )
+        better = not (warm_ok and warm.objective is not None and warm.objective < value)
+        if assignments is not None and better:
+            return replace(found, objective=value, best_bound=bound, gap=_gap(value, bound), solve_seconds=seconds)
     else:
-        bound = solver.BestObjectiveBound() if status != cp_model.INFEASIBLE else None
+        bound = solver.best_objective_bound if status != cp_model.INFEASIBLE else None
     if warm_ok and warm.objective is not None:
         return replace(
             warm,
