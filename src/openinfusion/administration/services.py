@@ -56,8 +56,12 @@ def _keep_near_miss(error: DomainError, args: tuple[object, ...], kwargs: dict[s
     """A bedside refusal is kept as a near miss (after the rollback) for quality review."""
     actor = kwargs["actor"]
     assert isinstance(actor, User)
-    site = actor.sites.first()
-    if site is not None:
+    match = LABEL.match(str(kwargs.get("label", "")).strip())
+    scanned = (
+        Preparation.objects.filter(pk=int(match.group(1))).select_related("order__site").first() if match else None
+    )
+    site = scanned.order.site if scanned and scanned.order.site_id in actor.site_ids() else actor.sites.first()
+    if site is not None:  # filed where the dose was being given when the label says so
         NearMiss.objects.create(
             site=site,
             code=error.code,
