@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from openinfusion.commands import emit, fail, setup_django
+from openinfusion.commands import emit, fail, schedule, setup_django
 from openinfusion.errors import DomainError, InvalidInput
 
 
@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     compounding.add_argument("--json", action="store_true")
     compounding.set_defaults(handler=run_compounding)
+    schedule.register_bench(kinds)
 
 
 def run_compounding(args: argparse.Namespace) -> int:
