@@ -71,6 +71,7 @@ def load_demo() -> list[DemoUser]:
 def _load_capabilities() -> None:
     """Each capability adds its demo data on top of the people above."""
     from openinfusion.administration.demo import load_administration_demo
+    from openinfusion.chairs.demo import load_chairs_demo
     from openinfusion.compounding.demo import load_compounding_demo
     from openinfusion.formulary.importer import STARTER_FILES, import_formulary
     from openinfusion.formulary.models import Drug
@@ -83,3 +84,4 @@ def _load_capabilities() -> None:
     load_orders_demo()
     load_compounding_demo()
     load_administration_demo()
+    load_chairs_demo()

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "openinfusion.orders",
     "openinfusion.compounding",
     "openinfusion.administration",
+    "openinfusion.chairs",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ urlpatterns = [
     path("orders/", include("openinfusion.orders.urls")),
     path("compounding/", include("openinfusion.compounding.urls")),
     path("administration/", include("openinfusion.administration.urls")),
+    path("schedule/", include("openinfusion.chairs.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
 ]

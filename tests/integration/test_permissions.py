@@ -53,6 +53,8 @@ EXPECTED: dict[str, str] = {
     "administer": "nurse",
     "view_chair_board": "nurse pharmacist technician scheduler quality",
     "educate": "nurse pharmacist",
+    "view_schedule": "scheduler nurse pharmacist technician",
+    "manage_schedule": "scheduler",
 }
 
 

@@ -78,6 +78,8 @@ class Action(StrEnum):
     ADMINISTER = "administer"
     VIEW_CHAIR_BOARD = "view_chair_board"
     EDUCATE = "educate"
+    VIEW_SCHEDULE = "view_schedule"
+    MANAGE_SCHEDULE = "manage_schedule"
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -124,6 +126,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ADMINISTER: frozenset({Role.NURSE}),
     Action.VIEW_CHAIR_BOARD: frozenset({Role.NURSE, Role.PHARMACIST, Role.TECHNICIAN, Role.SCHEDULER, Role.QUALITY}),
     Action.EDUCATE: frozenset({Role.NURSE, Role.PHARMACIST}),
+    Action.VIEW_SCHEDULE: frozenset({Role.SCHEDULER, Role.NURSE, Role.PHARMACIST, Role.TECHNICIAN}),
+    Action.MANAGE_SCHEDULE: frozenset({Role.SCHEDULER}),
 }
 
 

@@ -56,7 +56,11 @@ TASKS: dict[Role, tuple[Task, ...]] = {
         Task("Patients", "Record weights, labs and allergies.", "patients:list"),
     ),
     Role.SCHEDULER: (
-        Task("Day board", "Book chairs and nurses so the day flows, and tell the pharmacy when doses are due."),
+        Task(
+            "Day board",
+            "Book chairs and nurses so the day flows, and tell the pharmacy when doses are due.",
+            "chairs:board",
+        ),
     ),
     Role.INVENTORY: (
         Task("Stock", "Lots and expiry by location.", "inventory:stock"),

@@ -1,0 +1,70 @@
+"""Demo day at the infusion center: 20 places (18 chairs, 2 beds), 5 nurse shifts and one visit
+per patient with orders today, planned by the optimiser."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+from openinfusion.accounts.models import Site, User
+from openinfusion.chairs.models import Appointment, Chair, NurseShift
+from openinfusion.chairs.services import plan_day_as_system, zone
+from openinfusion.errors import Conflict
+from openinfusion.orders.models import Order, OrderStatus
+
+SHIFTS = (
+    ("nurse", "Nadia Haddad", "07:00", "15:30"),
+    (None, "Nurse B", "07:00", "15:30"),
+    (None, "Nurse C", "08:00", "16:30"),
+    (None, "Nurse D", "10:30", "19:00"),
+    (None, "Nurse E", "10:30", "19:00"),
+)
+
+
+def load_chairs_demo(time_limit: float = 3.0) -> None:
+    center = Site.objects.filter(code="infusion-center").first()
+    if center is None or Chair.objects.filter(site=center).exists():
+        return
+    today = dt.datetime.now(zone(center)).date()
+    for n in range(1, 19):
+        Chair.objects.create(site=center, code=f"C{n:02d}", long_ok=n <= 12, isolation=n == 18)
+    for n in range(1, 3):
+        Chair.objects.create(site=center, code=f"B{n}", kind="bed")
+    for username, label, start, end in SHIFTS:
+        NurseShift.objects.create(
+            site=center,
+            nurse=User.objects.filter(username=username).first() if username else None,
+            label=label,
+            date=today,
+            start=dt.time.fromisoformat(start),
+            end=dt.time.fromisoformat(end),
+        )
+    orders = (
+        Order.objects.filter(site=center)
+        .exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.DRAFT))
+        .select_related("patient")
+        .order_by("patient_id", "planned_start", "id")
+    )
+    visits: dict[int, tuple[Order, int]] = {}
+    for order in orders:
+        if order.planned_start.astimezone(zone(center)).date() != today:
+            continue
+        first, minutes = visits.get(order.patient_id, (order, 0))
+        visits[order.patient_id] = (first, minutes + (order.duration_minutes or 30))
+    for i, (order, minutes) in enumerate(visits.values()):
+        duration = max(30, min(minutes, 6 * 60))
+        earliest = 8 * 60 + (i % 8) * 30
+        latest = max(earliest, min(earliest + 180, 19 * 60 - duration))
+        earliest = min(earliest, latest)
+        Appointment.objects.create(
+            site=center,
+            patient=order.patient,
+            order=order,
+            date=today,
+            earliest=dt.time(earliest // 60, earliest % 60),
+            latest=dt.time(latest // 60, latest % 60),
+            duration_minutes=duration,
+        )
+    # if no plan fits, the board shows the visits as not planned yet and a scheduler plans by hand
+    with contextlib.suppress(Conflict):
+        plan_day_as_system(center, today, time_limit=time_limit)
