@@ -8,11 +8,13 @@ cancellations, lognormal chair-time noise, and punctuality around the booked tim
 keeps each plan's chair, nurse, clean room and order (per chair, per nurse, per room) and starts
 everything as early as the day allows:
 
-- the patient arrives at ``earliest + delay`` (not before 07:00), so labs and the dose's release
-  follow the actual arrival;
+- the patient arrives at the plan's booked arrival ``+ delay`` (not before 07:00), so labs and the
+  dose's release follow the actual arrival (FCFS books everyone at the preferred time; the
+  optimiser books the arrival inside each patient's window);
 - a dose is compounded no earlier than planned, nor before its release, on the first free hood
   of its planned room (in the planned order);
-- an infusion starts at the latest of: the patient's arrival and booked ``earliest``, opening,
+- an infusion starts at the latest of: the patient's actual and booked arrival (and, for a
+  patient booked before the day, the window's ``earliest``), opening,
   the dose being ready, the chair's previous patient leaving, the nurse's shift start and previous
   setup ending, and the nurse dropping below ``max_patients`` (the ratio therefore holds at every
   minute); it then lasts the actual chair time;
@@ -35,7 +37,6 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from importlib import metadata
 from typing import Any
 
@@ -49,13 +50,15 @@ from openinfusion.scheduling.generator import (
     generate_day,
     sample_disruptions,
 )
-from openinfusion.scheduling.metrics import DayMetrics, day_metrics
-from openinfusion.scheduling.model import Appointment, Day, Schedule
+from openinfusion.scheduling.metrics import DayMetrics, day_metrics, lower_bounds
+from openinfusion.scheduling.model import Appointment, Day, Schedule, arrival_of
 from openinfusion.scheduling.replan import AddOn, Cancellation, Event, LateArrival, replan
 from openinfusion.scheduling.solver import SolverOptions, solve_day
 
 REPLAN_TIMES = (9 * 60, 11 * 60, 13 * 60)
 LATE_BY = 30
+ADD_ON_WINDOW = 120
+"""An add-on request may be booked to arrive from the re-plan time to two hours later."""
 EARLIEST_ARRIVAL = OPENING - 30
 TARGETS = {
     "day_length_reduction": 0.30,
@@ -76,10 +79,10 @@ def replay(day: Day, schedule: Schedule, disruptions: Disruptions) -> dict[str, 
     nurses = {n.id: n for n in day.nurses}
     rooms = {r.id: r for r in day.rooms}
     live = [s for s in schedule.assignments if s.appointment_id not in disruptions.cancelled]
+    booked = {s.appointment_id: arrival_of(appointments[s.appointment_id], s) for s in live}
     arrival = {
         s.appointment_id: max(
-            EARLIEST_ARRIVAL,
-            appointments[s.appointment_id].earliest + disruptions.arrival_delay.get(s.appointment_id, 0),
+            EARLIEST_ARRIVAL, booked[s.appointment_id] + disruptions.arrival_delay.get(s.appointment_id, 0)
         )
         for s in live
     }
@@ -87,7 +90,7 @@ def replay(day: Day, schedule: Schedule, disruptions: Disruptions) -> dict[str, 
     ready: dict[str, int] = {}
     for s in sorted((s for s in live if s.prep_start is not None), key=lambda s: (s.prep_start, s.appointment_id)):
         a = appointments[s.appointment_id]
-        release = replace(a, arrival=arrival[a.id]).prep_release
+        release = a.release_after(arrival[a.id])
         room = s.prep_room if s.prep_room in rooms else next(iter(rooms))
         free = heapq.heappop(hoods[room])
         assert s.prep_start is not None
@@ -103,7 +106,8 @@ def replay(day: Day, schedule: Schedule, disruptions: Disruptions) -> dict[str, 
     for s in sorted(live, key=lambda s: (s.start, s.appointment_id)):
         a = appointments[s.appointment_id]
         nurse = nurses[s.nurse]
-        start = max(arrival[a.id], a.earliest, day.opening, nurse.shift_start)
+        not_before = booked[a.id] if a.arrival_open else max(booked[a.id], a.earliest)
+        start = max(a.gate_after(arrival[a.id]), not_before, day.opening, nurse.shift_start)
         start = max(start, ready.get(a.id, start), chair_free.get(s.chair, start), setup_free.get(s.nurse, start))
         ends = sorted((e for e in monitoring[s.nurse] if e > start), reverse=True)
         if len(ends) >= nurse.max_patients:
@@ -151,8 +155,8 @@ def _events(day: Day, schedule: Schedule, now: int, n: int) -> list[Event]:
         events.append(Cancellation(waiting[-1].appointment_id))
     for s in waiting[:-1]:
         a = appointments[s.appointment_id]
-        if a.arrival_time >= now:
-            events.append(LateArrival(a.id, a.arrival_time + LATE_BY))
+        if arrival_of(a, s) >= now:
+            events.append(LateArrival(a.id, arrival_of(a, s) + LATE_BY))
             break
     events.append(
         AddOn(
@@ -164,8 +168,8 @@ def _events(day: Day, schedule: Schedule, now: int, n: int) -> list[Event]:
                 prep_minutes=15,
                 hazardous=False,
                 earliest=now,
-                latest=max(now, LATEST_START),
-                arrival=now,
+                latest=max(now, min(now + ADD_ON_WINDOW, LATEST_START)),
+                book_arrival=True,
                 verified_at=now,
             )
         )
@@ -270,7 +274,11 @@ def run_size(
         say(f"{size} seed {seed}: FCFS, then CP-SAT ({time_limit:g} s, {workers} workers)…")
         fcfs = fcfs_schedule(day)
         optimised = solve_day(day, SolverOptions(time_limit_seconds=time_limit, num_workers=workers))
-        row: dict[str, Any] = {"seed": seed}
+        bounds = lower_bounds(day)
+        row: dict[str, Any] = {
+            "seed": seed,
+            "lower_bound": {"mean_wait": round(bounds.mean_wait, 1), "day_length": bounds.day_length},
+        }
         for name, schedule in (("fcfs", fcfs), ("optimised", optimised)):
             violations = check_schedule(day, schedule)
             row[name] = _metrics(day_metrics(day, schedule), violations)
@@ -333,8 +341,12 @@ def run_size(
             "met": bool(replan_seconds) and replan_summary["p95_seconds"] < TARGETS["replan_p95_seconds"],
         },
     }
+    lower = {
+        key: round(statistics.fmean(r["lower_bound"][key] for r in per_seed), 1) for key in ("mean_wait", "day_length")
+    }
     return {
         "size": size,
+        "lower_bound": lower,
         "chairs": spec.chairs,
         "appointments": spec.appointments,
         "nurses": spec.nurses,
@@ -442,6 +454,11 @@ def size_text(r: dict[str, Any], time_limit: float, workers: int) -> list[str]:
         f"  {'':<28}{'FCFS':>12}{'optimised':>12}{'change':>10}",
     ]
     lines += [_line(label, fmt, f[key], o[key], key != "solve_seconds") for label, key, fmt in _ROWS]
+    lb = r["lower_bound"]
+    lines.append(
+        f"  {'lower bound, any plan':<28}mean wait {lb['mean_wait']:.1f} min, day length {lb['day_length']:.1f} min "
+        "(each patient alone: labs, compounding, window)"
+    )
     gap = "-" if o["gap_mean"] is None else f"{o['gap_mean']:.1%} mean, {o['gap_max']:.1%} max"
     status = ", ".join(f"{k} {v}" for k, v in sorted(o["statuses"].items()))
     lines += [

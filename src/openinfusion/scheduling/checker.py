@@ -18,7 +18,7 @@ class Violation:
     kind: str
     """"missing", "unknown", "duplicate", "chair", "chair_overlap", "chair_out_of_service",
     "nurse", "shift", "setup_overlap", "ratio", "pharmacy", "pharmacy_capacity", "release",
-    "prep_after_start", "window", "fixed"."""
+    "prep_after_start", "window", "arrival", "fixed"."""
     message: str
     appointments: tuple[str, ...] = ()
 
@@ -29,8 +29,13 @@ def _hhmm(minute: int) -> str:
     return f"{sign}{minute // 60:02d}:{minute % 60:02d}"
 
 
-def _release(a: Appointment) -> int:
-    arrival = a.earliest if a.arrival is None else a.arrival
+def _given_arrival(a: Appointment) -> int:
+    if a.arrival is not None:
+        return a.arrival
+    return a.earliest if a.preferred is None else a.preferred
+
+
+def _release(a: Appointment, arrival: int) -> int:
     release = a.verified_at
     if a.needs_labs and arrival + a.lab_turnaround > release:
         release = arrival + a.lab_turnaround
@@ -73,6 +78,26 @@ def _check_one(
     out: list[Violation] = []
     ids = (a.id,)
     end = s.start + a.chair_minutes
+    # the planner books the arrival of a request that has none yet and has not started
+    open_arrival = a.book_arrival and a.arrival is None and a.fixed_start is None
+    arrival = _given_arrival(a) if s.arrival is None else s.arrival
+    if open_arrival and not a.earliest <= arrival <= a.latest:
+        out.append(
+            Violation(
+                "arrival",
+                f"{a.id} is booked to arrive at {_hhmm(arrival)}, outside its window "
+                f"{_hhmm(a.earliest)}-{_hhmm(a.latest)}",
+                ids,
+            )
+        )
+    if not open_arrival and arrival != _given_arrival(a):
+        out.append(
+            Violation(
+                "arrival",
+                f"{a.id} was told to come (or came) at {_hhmm(_given_arrival(a))}; the schedule books {_hhmm(arrival)}",
+                ids,
+            )
+        )
     chair = chairs.get(s.chair)
     if chair is None:
         out.append(Violation("chair", f"{a.id}: chair {s.chair} does not exist", ids))
@@ -115,14 +140,36 @@ def _check_one(
                     ids,
                 )
             )
+    elif open_arrival:
+        # the window bounded the arrival; the infusion starts after it (nurse shifts bound the end)
+        lowest = max(arrival, day.opening)
+        if s.start < lowest:
+            out.append(
+                Violation(
+                    "window",
+                    f"{a.id} starts at {_hhmm(s.start)}, before the patient's arrival or opening at {_hhmm(lowest)}",
+                    ids,
+                )
+            )
     else:
-        arrival = a.earliest if a.arrival is None else a.arrival
         lowest = max(a.earliest, arrival, day.opening)
         if s.start < lowest or s.start > a.latest:
             out.append(
                 Violation(
                     "window",
                     f"{a.id} starts at {_hhmm(s.start)}, outside its window {_hhmm(lowest)}-{_hhmm(a.latest)}",
+                    ids,
+                )
+            )
+    if a.fixed_start is None:
+        gate = arrival + a.lab_turnaround if a.needs_labs else arrival
+        if a.ready_not_before is not None and a.ready_not_before > gate:
+            gate = a.ready_not_before
+        if arrival <= s.start < gate:  # a start before the arrival itself is a window violation
+            out.append(
+                Violation(
+                    "release",
+                    f"{a.id} starts at {_hhmm(s.start)}, before its lab result or delayed dose at {_hhmm(gate)}",
                     ids,
                 )
             )
@@ -142,11 +189,13 @@ def _check_one(
         has_plain_room = any(not r.hazardous for r in rooms.values())
         if not a.hazardous and room.hazardous and has_plain_room:
             out.append(Violation("pharmacy", f"{a.id}: a non-hazardous dose is made in hazardous room {room.id}", ids))
-        if a.fixed_prep_start is None and s.prep_start < _release(a):
+        release = _release(a, arrival)
+        if a.fixed_prep_start is None and s.prep_start < release:
             out.append(
                 Violation(
                     "release",
-                    f"{a.id}: compounding starts at {_hhmm(s.prep_start)}, before its release at {_hhmm(_release(a))}",
+                    f"{a.id}: compounding starts at {_hhmm(s.prep_start)}, before its release at {_hhmm(release)} "
+                    f"(patient booked at {_hhmm(arrival)})",
                     ids,
                 )
             )

@@ -132,9 +132,18 @@ def _room(value: object, path: str) -> Room:
     )
 
 
-_TIMES = {"earliest", "latest", "arrival", "verified_at", "ready_not_before", "fixed_start", "fixed_prep_start"}
+_TIMES = {
+    "earliest",
+    "latest",
+    "arrival",
+    "preferred",
+    "verified_at",
+    "ready_not_before",
+    "fixed_start",
+    "fixed_prep_start",
+}
 _MINUTES = {"chair_minutes": 1, "prep_minutes": 0, "lab_turnaround": 0, "priority": 1}
-_BOOLS = {"hazardous", "needs_labs", "premix_eligible", "needs_bed", "long", "isolation"}
+_BOOLS = {"hazardous", "needs_labs", "premix_eligible", "needs_bed", "long", "isolation", "book_arrival"}
 _STRS = {"id", "patient", "regimen", "fixed_chair", "fixed_nurse", "fixed_prep_room"}
 _REQUIRED = {"id", "patient", "regimen", "chair_minutes", "prep_minutes", "hazardous", "earliest", "latest"}
 
@@ -157,6 +166,12 @@ def _appointment(value: object, path: str) -> Appointment:
     appointment = Appointment(**kwargs)
     if appointment.latest < appointment.earliest:
         raise DayJsonError(f"{path}.latest", "must not be before earliest")
+    if appointment.preferred is not None and not appointment.earliest <= appointment.preferred <= appointment.latest:
+        raise DayJsonError(f"{path}.preferred", "must be inside [earliest, latest]")
+    if appointment.book_arrival and appointment.arrival is not None:
+        raise DayJsonError(
+            f"{path}.arrival", "a request whose arrival the planner books (book_arrival) has no arrival yet"
+        )
     return appointment
 
 
@@ -251,7 +266,7 @@ def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
         "gap": schedule.gap,
         "solve_seconds": round(schedule.solve_seconds, 3),
         "unscheduled": list(schedule.unscheduled),
-        "assignments": [_plain(a, {"start", "prep_start", "ready_at"}) for a in schedule.assignments],
+        "assignments": [_plain(a, {"start", "prep_start", "ready_at", "arrival"}) for a in schedule.assignments],
     }
 
 
@@ -278,6 +293,7 @@ def schedule_from_dict(data: object) -> Schedule:
                 prep_start=optional_time("prep_start"),
                 prep_room=None if r.get("prep_room") is None else _str(r["prep_room"], f"{path}.prep_room"),
                 ready_at=optional_time("ready_at"),
+                arrival=optional_time("arrival"),
             )
         )
     return Schedule(

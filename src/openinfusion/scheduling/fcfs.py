@@ -1,4 +1,5 @@
-"""First-come-first-served baseline: a serial greedy that takes patients in order of arrival, makes
+"""First-come-first-served baseline: a serial greedy that books every unbooked request at the time
+the patient asked for (`preferred`, else the window's start) and takes patients in order of arrival, makes
 each dose as soon as a hood in a suitable clean room is free after its release, and starts each
 infusion at the first minute a suitable chair and a nurse are free (nurse ratio and setup
 exclusivity respected). It also serves as the solver's warm start, and, given a previous plan, as
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
+from typing import Literal
 
 from openinfusion.scheduling.metrics import objective_value
 from openinfusion.scheduling.model import (
@@ -18,9 +21,12 @@ from openinfusion.scheduling.model import (
     Nurse,
     Room,
     Schedule,
+    arrival_of,
     chair_fits,
     room_fits,
 )
+
+Booking = Literal["preferred", "earliest"]
 
 
 class _Timeline:
@@ -84,8 +90,8 @@ class _Board:
     def hood_free(self, room: Room, appointment: Appointment, start: int) -> bool:
         return self.hoods[room.id].max_load(start, start + appointment.prep_minutes) < room.hoods
 
-    def earliest_prep(self, appointment: Appointment) -> tuple[int, str] | None:
-        base = appointment.prep_release
+    def earliest_prep(self, appointment: Appointment, arrival: int) -> tuple[int, str] | None:
+        base = appointment.release_after(arrival)
         if appointment.ready_not_before is not None:
             base = max(base, appointment.ready_not_before - appointment.prep_minutes)
         best: tuple[int, str] | None = None
@@ -133,6 +139,7 @@ def _fixed_assignment(appointment: Appointment) -> Assignment:
         prep_start,
         appointment.fixed_prep_room if prep_start is not None else None,
         ready,
+        appointment.arrival_time,
     )
 
 
@@ -143,8 +150,14 @@ def _keeps(board: _Board, appointment: Appointment, previous: Assignment) -> Ass
     nurse = next((n for n in day.nurses if n.id == previous.nurse), None)
     if chair is None or nurse is None:
         return None
+    arrival = appointment.arrival_time
+    if appointment.arrival_open and previous.arrival is not None:
+        if not appointment.earliest <= previous.arrival <= appointment.latest:
+            return None
+        arrival = previous.arrival
     start = previous.start
-    if start < max(appointment.earliest, appointment.arrival_time, day.opening) or start > appointment.latest:
+    lowest, highest = appointment.start_bounds(day, arrival)
+    if start < lowest or start > highest:
         return None
     prep_start: int | None = None
     prep_room: str | None = None
@@ -157,17 +170,17 @@ def _keeps(board: _Board, appointment: Appointment, previous: Assignment) -> Ass
             if room is None or previous.prep_start is None or not room_fits(room, appointment, day.rooms):
                 return None
             prep_start, prep_room = previous.prep_start, room.id
-            if prep_start < appointment.prep_release or not board.hood_free(room, appointment, prep_start):
+            if prep_start < appointment.release_after(arrival) or not board.hood_free(room, appointment, prep_start):
                 return None
         ready = prep_start + appointment.prep_minutes
         if ready > start or (appointment.ready_not_before is not None and ready < appointment.ready_not_before):
             return None
     if not board.chair_free(chair, appointment, start) or not board.nurse_free(nurse, appointment, start):
         return None
-    return Assignment(appointment.id, start, chair.id, nurse.id, prep_start, prep_room, ready)
+    return Assignment(appointment.id, start, chair.id, nurse.id, prep_start, prep_room, ready, arrival)
 
 
-def _first_fit(board: _Board, appointment: Appointment) -> Assignment | None:
+def _first_fit(board: _Board, appointment: Appointment, arrival: int) -> Assignment | None:
     day = board.day
     prep_start: int | None = None
     prep_room: str | None = None
@@ -176,22 +189,50 @@ def _first_fit(board: _Board, appointment: Appointment) -> Assignment | None:
         if appointment.fixed_prep_start is not None:
             prep_start, prep_room = appointment.fixed_prep_start, appointment.fixed_prep_room
         else:
-            prep = board.earliest_prep(appointment)
+            prep = board.earliest_prep(appointment, arrival)
             if prep is None:
                 return None
             prep_start, prep_room = prep
         ready = prep_start + appointment.prep_minutes
-    base = max(appointment.earliest, appointment.arrival_time, day.opening, ready if ready is not None else 0)
+    base = max(appointment.start_bounds(day, arrival)[0], ready if ready is not None else 0)
     slot = board.earliest_infusion(appointment, base)
     if slot is None:
         return None
     start, chair, nurse = slot
-    return Assignment(appointment.id, start, chair, nurse, prep_start, prep_room, ready)
+    return Assignment(appointment.id, start, chair, nurse, prep_start, prep_room, ready, arrival)
 
 
-def greedy_schedule(day: Day, previous: Mapping[str, Assignment] | None = None, method: str = "fcfs") -> Schedule:
+def _booked(appointment: Appointment, booking: Booking) -> int:
+    """The arrival the greedy books: the given or preferred one; with "earliest", an unbooked
+    request is booked at the start of its window."""
+    if booking == "earliest" and appointment.arrival_open:
+        return appointment.earliest
+    return appointment.arrival_time
+
+
+LONG_FIRST_MINUTES = 240
+"""Booking at the window's start, infusions this long (or marked long) are placed first."""
+
+
+def _order(appointment: Appointment, booking: Booking) -> tuple[int, int, str]:
+    """FCFS: by booked arrival. Booking at the window's start: long infusions first (they set the
+    end of the day), each group by the start of its window."""
+    if booking == "earliest":
+        long = appointment.long or appointment.chair_minutes >= LONG_FIRST_MINUTES
+        return (0 if long else 1, _booked(appointment, booking), appointment.id)
+    return (_booked(appointment, booking), appointment.earliest, appointment.id)
+
+
+def greedy_schedule(
+    day: Day,
+    previous: Mapping[str, Assignment] | None = None,
+    method: str = "fcfs",
+    booking: Booking = "preferred",
+) -> Schedule:
     """Started (fixed) infusions first, then, with a previous plan, the appointments that still fit
-    where they were (in their old start order), then everyone else by arrival (FCFS)."""
+    where they were (in their old start order), then everyone else by arrival (FCFS). Unbooked
+    requests are booked at their preferred time (the baseline) or, with `booking="earliest"`, at the
+    start of their window, long infusions first (a warm start for the solver, not the baseline)."""
     began = time.perf_counter()
     board = _Board(day)
     previous = previous or {}
@@ -212,8 +253,8 @@ def greedy_schedule(day: Day, previous: Mapping[str, Assignment] | None = None, 
             board.book(appointment, kept)
             placed.append(kept)
     pending.extend(a for a in movable if a.id not in previous)
-    for appointment in sorted(pending, key=lambda a: (a.arrival_time, a.earliest, a.id)):
-        fitted = _first_fit(board, appointment)
+    for appointment in sorted(pending, key=lambda a: _order(a, booking)):
+        fitted = _first_fit(board, appointment, _booked(appointment, booking))
         if fitted is None:
             unscheduled.append(appointment.id)
             continue
@@ -237,6 +278,31 @@ def greedy_schedule(day: Day, previous: Mapping[str, Assignment] | None = None, 
         unscheduled=schedule.unscheduled,
         solve_seconds=schedule.solve_seconds,
     )
+
+
+def book_late(day: Day, schedule: Schedule, previous: Mapping[str, Assignment] | None = None) -> Schedule:
+    """The same plan with every unbooked request's arrival moved as late as its plan allows: no
+    later than its window, its infusion start (less the lab turnaround for same-day labs) and, for
+    the dose, the release its compounding start
+    needs (lab result, patient present). Only waiting changes, so the objective never grows."""
+    by_id = {a.id: a for a in day.appointments}
+    out: list[Assignment] = []
+    for s in schedule.assignments:
+        a = by_id.get(s.appointment_id)
+        if a is None or not a.arrival_open:
+            out.append(s)
+            continue
+        latest = min(a.latest, s.start - (a.lab_turnaround if a.needs_labs else 0))
+        if s.prep_start is not None and a.fixed_prep_start is None:
+            if a.needs_labs:
+                latest = min(latest, s.prep_start - a.lab_turnaround)
+            if not a.premix_eligible:
+                latest = min(latest, s.prep_start)
+        out.append(replace(s, arrival=max(arrival_of(a, s), latest)))
+    booked = replace(schedule, assignments=tuple(out))
+    if schedule.objective is None:
+        return booked
+    return replace(booked, objective=objective_value(day, booked, previous))
 
 
 def fcfs_schedule(day: Day) -> Schedule:

@@ -58,6 +58,12 @@ MORNING_MEAN = 9 * 60 + 30
 MORNING_SD = 75
 MIDDAY_FROM = 11 * 60
 MIDDAY_TO = 14 * 60
+ARRIVAL_EARLIER = 60
+"""A request may be booked up to this many minutes before the preferred time [assumption]."""
+ARRIVAL_LATER = 120
+"""... and up to this many minutes after it [assumption]."""
+FINISH_BEFORE_CLOSING = 60
+"""A booked arrival leaves the infusion (plus labs and compounding) room to end by closing."""
 PUNCTUALITY_MEAN = -5
 PUNCTUALITY_SD = 15
 SAME_DAY_LABS = 0.5
@@ -90,15 +96,27 @@ def _preferred_start(rng: random.Random, chair_minutes: int) -> int:
         minute = rng.gauss(MORNING_MEAN, MORNING_SD)
     else:
         minute = rng.uniform(MIDDAY_FROM, MIDDAY_TO)
-    upper = min(LATEST_PREFERRED, CLOSING - chair_minutes - 60)
+    upper = min(LATEST_PREFERRED, CLOSING - chair_minutes - FINISH_BEFORE_CLOSING)
     return max(OPENING, min(upper, _round5(minute)))
+
+
+def arrival_window(preferred: int, chair_minutes: int) -> tuple[int, int]:
+    """The arrival times a patient accepts: from 60 min before the preferred time (not before
+    opening) to 120 min after it, and early enough that the infusion can end 60 min before
+    closing (never before the preferred time itself)."""
+    earliest = max(OPENING, preferred - ARRIVAL_EARLIER)
+    latest = max(preferred, min(preferred + ARRIVAL_LATER, CLOSING - chair_minutes - FINISH_BEFORE_CLOSING))
+    return earliest, latest
 
 
 def _appointment(rng: random.Random, index: int) -> Appointment:
     regimen = rng.choices(REGIMENS, weights=[r.share for r in REGIMENS])[0]
     chair_minutes = _round5(rng.uniform(regimen.min_minutes, regimen.max_minutes))
-    earliest = _preferred_start(rng, chair_minutes)
-    arrival = max(OPENING - 30, earliest + round(rng.gauss(PUNCTUALITY_MEAN, PUNCTUALITY_SD)))
+    preferred = _preferred_start(rng, chair_minutes)
+    earliest, latest = arrival_window(preferred, chair_minutes)
+    # punctuality is drawn by `sample_disruptions` for the replay; this draw only keeps the random
+    # stream (and so every other attribute of the day) as it was when arrivals were fixed
+    rng.gauss(PUNCTUALITY_MEAN, PUNCTUALITY_SD)
     needs_labs = rng.random() < SAME_DAY_LABS
     turnaround = rng.randint(*LAB_TURNAROUND)
     premix = False if needs_labs else rng.random() < PREMIX_SHARE_WITHOUT_LABS
@@ -110,8 +128,9 @@ def _appointment(rng: random.Random, index: int) -> Appointment:
         prep_minutes=_round5(rng.uniform(*PREP_MINUTES)),
         hazardous=rng.random() < regimen.hazardous,
         earliest=earliest,
-        latest=max(earliest, LATEST_START),
-        arrival=arrival,
+        latest=latest,
+        book_arrival=True,
+        preferred=preferred,
         needs_labs=needs_labs,
         lab_turnaround=turnaround,
         premix_eligible=premix,

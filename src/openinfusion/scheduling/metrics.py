@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from openinfusion.scheduling.model import Assignment, Day, Schedule
+from openinfusion.scheduling.model import Assignment, Day, Schedule, arrival_of
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def objective_value(day: Day, schedule: Schedule, previous: Mapping[str, Assignm
     w = day.weights
     by_id = {a.id: a for a in day.appointments}
     wait = sum(
-        by_id[a.appointment_id].priority * (a.start - by_id[a.appointment_id].arrival_time)
+        by_id[a.appointment_id].priority * (a.start - arrival_of(by_id[a.appointment_id], a))
         for a in schedule.assignments
     )
     ends = _ends(day, schedule)
@@ -129,7 +129,7 @@ def _percentile(values: list[int], share: float) -> float:
 
 def day_metrics(day: Day, schedule: Schedule) -> DayMetrics:
     by_id = {a.id: a for a in day.appointments}
-    waits = [a.start - by_id[a.appointment_id].arrival_time for a in schedule.assignments]
+    waits = [a.start - arrival_of(by_id[a.appointment_id], a) for a in schedule.assignments]
     ends = _ends(day, schedule)
     last = max(ends, default=day.opening)
     booked = sum(by_id[a.appointment_id].chair_minutes for a in schedule.assignments)
@@ -152,4 +152,47 @@ def day_metrics(day: Day, schedule: Schedule) -> DayMetrics:
         solve_seconds=schedule.solve_seconds,
         gap=schedule.gap,
         status=schedule.status,
+    )
+
+
+@dataclass(frozen=True)
+class LowerBounds:
+    """What no schedule can beat, whatever the capacity: each patient alone in the centre."""
+
+    mean_wait: float
+    """Mean over appointments of the least wait the patient's own labs and compounding allow."""
+    day_length: int
+    """Minutes from opening to the earliest the last-finishing infusion could end."""
+
+
+def lower_bounds(day: Day) -> LowerBounds:
+    """Per appointment, over every arrival it may be booked at (the given one, or each minute of
+    its window): the least wait (lab result, compounding, opening, a delayed dose) and the earliest
+    end; the bounds are their mean and their largest end. Ignores every shared resource, so it is a
+    bound for any plan, FCFS or optimised."""
+    waits: list[int] = []
+    ends: list[int] = [day.opening]
+    for a in day.appointments:
+        if a.fixed_start is not None:
+            waits.append(a.fixed_start - a.arrival_time)
+            ends.append(a.fixed_start + a.chair_minutes)
+            continue
+        arrivals = range(a.earliest, a.latest + 1) if a.arrival_open else range(a.arrival_time, a.arrival_time + 1)
+        best_wait: int | None = None
+        best_end: int | None = None
+        for arrival in arrivals:
+            start = a.start_bounds(day, arrival)[0]
+            if a.has_prep:
+                start = max(start, a.release_after(arrival) + a.prep_minutes)
+            if a.ready_not_before is not None:
+                start = max(start, a.ready_not_before)
+            wait = start - arrival
+            best_wait = wait if best_wait is None else min(best_wait, wait)
+            best_end = start + a.chair_minutes if best_end is None else min(best_end, start + a.chair_minutes)
+        assert best_wait is not None and best_end is not None
+        waits.append(best_wait)
+        ends.append(best_end)
+    return LowerBounds(
+        mean_wait=sum(waits) / len(waits) if waits else 0.0,
+        day_length=max(0, max(ends) - day.opening),
     )

@@ -52,9 +52,11 @@ class Appointment:
     hazardous: bool
     earliest: int
     latest: int
-    """Start window: the infusion starts in [earliest, latest]."""
+    """The window. For a booked patient (the default) the infusion starts in [earliest, latest].
+    For a request whose appointment time the planner books (`book_arrival`), the booked arrival is
+    in [earliest, latest] and the infusion starts after it, by the end of the day."""
     arrival: int | None = None
-    """Check-in time; None means the patient arrives at `earliest`."""
+    """Check-in time of a booked (or arrived) patient; None: `preferred`, else `earliest`."""
     needs_labs: bool = False
     lab_turnaround: int = DEFAULT_LAB_TURNAROUND
     premix_eligible: bool = False
@@ -70,10 +72,51 @@ class Appointment:
     fixed_nurse: str | None = None
     fixed_prep_start: int | None = None
     fixed_prep_room: str | None = None
+    book_arrival: bool = False
+    """True for a request not booked yet: the planner chooses its arrival (the appointment time the
+    patient is told) inside [earliest, latest]. An explicit `arrival` always wins (the patient was
+    told, or has checked in), and so does a started infusion."""
+    preferred: int | None = None
+    """The arrival the patient asked for (default `earliest`): what the FCFS baseline books."""
 
     @property
     def arrival_time(self) -> int:
-        return self.earliest if self.arrival is None else self.arrival
+        """The given arrival, else the preferred time (what FCFS books for an unbooked request)."""
+        if self.arrival is not None:
+            return self.arrival
+        return self.earliest if self.preferred is None else self.preferred
+
+    @property
+    def arrival_open(self) -> bool:
+        """Whether the planner chooses this appointment's arrival inside [earliest, latest]."""
+        return self.book_arrival and self.arrival is None and self.fixed_start is None
+
+    def release_after(self, arrival: int) -> int:
+        """Earliest minute compounding may start for a patient arriving at `arrival`: after order
+        verification; after the lab result if the patient needs same-day labs; after arrival unless
+        the dose may be premixed."""
+        release = self.verified_at
+        if self.needs_labs:
+            release = max(release, arrival + self.lab_turnaround)
+        if not self.premix_eligible:
+            release = max(release, arrival)
+        return release
+
+    def start_bounds(self, day: Day, arrival: int) -> tuple[int, int]:
+        """[lowest, highest] infusion start for a patient arriving at `arrival`: never before the
+        arrival, opening or (booked) `earliest`; by `latest` when booked, by the last nurse setup of
+        the day when the planner books the arrival. With or without compounding, an infusion never
+        starts before the same-day lab result nor before a delayed dose is ready."""
+        lowest = max(arrival, day.opening, self.gate_after(arrival))
+        if self.arrival_open:
+            return lowest, max(self.latest, day.last_setup)
+        return max(self.earliest, lowest), self.latest
+
+    def gate_after(self, arrival: int) -> int:
+        """The start gate that holds whatever the pharmacy does: the lab result (arrival + lab
+        turnaround) for same-day labs, and the delayed dose's ready time."""
+        gate = arrival + self.lab_turnaround if self.needs_labs else arrival
+        return gate if self.ready_not_before is None else max(gate, self.ready_not_before)
 
     @property
     def started(self) -> bool:
@@ -81,14 +124,8 @@ class Appointment:
 
     @property
     def prep_release(self) -> int:
-        """Earliest minute compounding may start: after order verification; after the lab result if
-        the patient needs same-day labs; after arrival unless the dose may be premixed."""
-        release = self.verified_at
-        if self.needs_labs:
-            release = max(release, self.arrival_time + self.lab_turnaround)
-        if not self.premix_eligible:
-            release = max(release, self.arrival_time)
-        return release
+        """The release (`release_after`) for the given or preferred arrival."""
+        return self.release_after(self.arrival_time)
 
     @property
     def has_prep(self) -> bool:
@@ -126,6 +163,11 @@ class Day:
     appointments: tuple[Appointment, ...]
     weights: Weights = field(default_factory=Weights)
 
+    @property
+    def last_setup(self) -> int:
+        """The last minute any nurse can still start a setup (closing when there are no nurses)."""
+        return max((n.shift_end - n.setup_minutes for n in self.nurses), default=self.closing)
+
     def appointment(self, appointment_id: str) -> Appointment:
         for appointment in self.appointments:
             if appointment.id == appointment_id:
@@ -143,6 +185,8 @@ class Assignment:
     prep_room: str | None
     ready_at: int | None
     """When the dose leaves the clean room (prep end); None when no compounding is planned."""
+    arrival: int | None = None
+    """The booked arrival (check-in); None means the appointment's own `arrival_time`."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +205,11 @@ class Schedule:
 
     def by_id(self) -> dict[str, Assignment]:
         return {a.appointment_id: a for a in self.assignments}
+
+
+def arrival_of(appointment: Appointment, assignment: Assignment) -> int:
+    """The arrival a schedule books for an appointment: the assignment's, else the appointment's."""
+    return appointment.arrival_time if assignment.arrival is None else assignment.arrival
 
 
 def chair_fits(chair: Chair, appointment: Appointment) -> bool:

@@ -1,11 +1,12 @@
 """Re-planning during the day: apply events to the day, pin what has started, and solve again fast
-while penalising every change to the current plan."""
+while penalising every change to the current plan. Every patient of the current plan keeps the
+arrival the plan booked (they were told when to come); only add-ons get their arrival chosen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from openinfusion.scheduling.model import Appointment, Assignment, Day, Schedule
+from openinfusion.scheduling.model import Appointment, Assignment, Day, Schedule, arrival_of
 from openinfusion.scheduling.solver import SolverOptions, solve_day
 
 
@@ -43,7 +44,8 @@ Event = LateArrival | AddOn | Cancellation | ChairOutOfService | DoseDelayed
 
 REPLAN_WEIGHTS_MOVE = 2
 REPLAN_WEIGHTS_CHAIR_CHANGE = 30
-REPLAN_OPTIONS = SolverOptions(time_limit_seconds=0.8)
+REPLAN_OPTIONS = SolverOptions(time_limit_seconds=0.6)
+"""The whole call (greedy repair, model building and search) within 0.6 s of wall time."""
 
 
 class ReplanError(ValueError):
@@ -69,13 +71,32 @@ def _pin(appointment: Appointment, current: Assignment | None, now: int) -> Appo
     return replace(appointment, earliest=max(appointment.earliest, now), latest=max(appointment.latest, now))
 
 
+def book(day: Day, appointment: Appointment, arrival: int) -> Appointment:
+    """The appointment as booked at `arrival`: the arrival is fixed, and the window, which bounded
+    the arrival of the request, now bounds the start: from the arrival to the end of the day."""
+    if not appointment.arrival_open:
+        return appointment
+    return replace(
+        appointment,
+        arrival=arrival,
+        book_arrival=False,
+        earliest=arrival,
+        latest=max(appointment.latest, arrival, day.last_setup),
+    )
+
+
 def apply_events(day: Day, schedule: Schedule, events: list[Event], now: int) -> Day:
     current = schedule.by_id()
     appointments = {a.id: a for a in day.appointments}
+    for a in day.appointments:
+        planned = current.get(a.id)
+        if planned is not None:
+            appointments[a.id] = book(day, a, arrival_of(a, planned))
     chairs = {c.id: c for c in day.chairs}
     for event in events:
         if isinstance(event, LateArrival):
             a = _known(appointments, event.appointment_id)
+            a = book(day, a, a.arrival_time)
             appointments[a.id] = replace(
                 a,
                 arrival=event.arrival,

@@ -5,10 +5,14 @@ chair (exactly one chosen, NoOverlap per chair); one optional setup interval and
 monitoring interval per nurse on shift (exactly one nurse; setups NoOverlap per nurse, monitoring
 Cumulative per nurse with capacity max_patients); one optional preparation interval per suitable
 clean room (Cumulative per room with capacity = hoods) that starts after the dose's release and
-ends before the infusion starts. The objective is the weighted sum computed by
-`metrics.objective_value`. The FCFS schedule is given as a complete hint, and if the solver ends
-without anything better, the FCFS schedule itself is returned (status "HINT"), so the optimiser is
-never worse than the baseline it is compared with.
+ends before the infusion starts. For a request whose appointment time is not booked yet
+(`Appointment.book_arrival`), the arrival is a variable inside [earliest, latest]; the infusion
+starts after it, and the dose's release (lab result, patient present) follows it. The objective
+is the weighted sum computed by `metrics.objective_value`. The best of two greedy plans (FCFS, and
+the greedy that books each request at the start of its window, long infusions first), each with
+its arrivals then booked as late as the plan allows (`book_late`), is given as a complete hint, and
+if the solver ends without anything better, that plan itself is returned (status "HINT"), so the
+optimiser is never worse than the FCFS baseline it is compared with.
 """
 
 from __future__ import annotations
@@ -20,9 +24,18 @@ from dataclasses import dataclass, replace
 from ortools.sat.python import cp_model
 
 from openinfusion.scheduling.checker import check_schedule
-from openinfusion.scheduling.fcfs import greedy_schedule
+from openinfusion.scheduling.fcfs import book_late, greedy_schedule
 from openinfusion.scheduling.metrics import nurse_excess, nurse_overtime, objective_value, peak_occupancy
-from openinfusion.scheduling.model import Appointment, Assignment, Chair, Day, Schedule, chair_fits, room_fits
+from openinfusion.scheduling.model import (
+    Appointment,
+    Assignment,
+    Chair,
+    Day,
+    Schedule,
+    arrival_of,
+    chair_fits,
+    room_fits,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,8 @@ _STATUS = {
 @dataclass
 class _Vars:
     start: dict[str, cp_model.IntVar]
+    arrival: dict[str, cp_model.IntVar]
+    """Only for requests whose arrival the planner books."""
     chair: dict[tuple[str, str], cp_model.IntVar]
     nurse: dict[tuple[str, str], cp_model.IntVar]
     room: dict[tuple[str, str], cp_model.IntVar]
@@ -75,8 +90,10 @@ class _Builder:
 
     def build(self) -> _Vars:
         day, m = self.day, self.model
-        horizon = max([day.closing, *(a.latest + a.chair_minutes for a in day.appointments)]) + 1
+        horizon = max([day.closing, day.last_setup, *(a.latest for a in day.appointments)])
+        horizon += max([0, *(a.chair_minutes for a in day.appointments)]) + 1
         v = _Vars(
+            {},
             {},
             {},
             {},
@@ -108,10 +125,14 @@ class _Builder:
                 start = m.new_constant(a.fixed_start)
                 lo = hi = a.fixed_start
             else:
-                lo, hi = max(a.earliest, a.arrival_time, day.opening), a.latest
+                lo, hi = a.start_bounds(day, a.earliest if a.arrival_open else a.arrival_time)
                 start = m.new_int_var(lo, max(lo, hi), f"start_{a.id}")
                 if hi < lo:
                     m.add_bool_or([])  # an empty window: the day is infeasible as given
+                if a.arrival_open:
+                    arrival = m.new_int_var(a.earliest, max(a.earliest, a.latest), f"arrival_{a.id}")
+                    v.arrival[a.id] = arrival
+                    m.add(start >= arrival + (a.lab_turnaround if a.needs_labs else 0))
             v.start[a.id] = start
             infusions.append(m.new_fixed_size_interval_var(start, d, f"infusion_{a.id}"))
             ends.append(start + d)
@@ -173,11 +194,17 @@ class _Builder:
             prep = m.new_constant(a.fixed_prep_start)
             rooms = [r for r in day.rooms if r.id == a.fixed_prep_room]
         else:
-            release = a.prep_release
+            release = a.release_after(a.earliest) if a.arrival_open else a.prep_release
             if a.ready_not_before is not None:
                 release = max(release, a.ready_not_before - p)
             prep = m.new_int_var(release, max(release, hi - p), f"prep_{a.id}")
             rooms = [r for r in day.rooms if room_fits(r, a, day.rooms) and r.hoods > 0]
+            arrival = v.arrival.get(a.id)
+            if arrival is not None:  # the release follows the booked arrival
+                if a.needs_labs:
+                    m.add(prep >= arrival + a.lab_turnaround)
+                if not a.premix_eligible:
+                    m.add(prep >= arrival)
         v.prep[a.id] = prep
         m.add(prep + p <= start)
         if a.ready_not_before is not None:
@@ -192,7 +219,9 @@ class _Builder:
         day, w = self.day, self.day.weights
         terms: list[cp_model.LinearExprT] = []
         for a in day.appointments:
-            terms.append(w.wait * a.priority * (v.start[a.id] - a.arrival_time))
+            arrival = v.arrival.get(a.id)
+            booked = a.arrival_time if arrival is None else arrival
+            terms.append(w.wait * a.priority * (v.start[a.id] - booked))
         terms.append(w.day_length * (v.makespan - day.opening))
         terms.extend(w.overtime * x for x in v.overtime.values())
         terms.append(w.peak * v.peak)
@@ -214,6 +243,8 @@ class _Builder:
                 continue
             if a.fixed_start is None:
                 m.add_hint(v.start[a.id], got.start)
+            if a.id in v.arrival:
+                m.add_hint(v.arrival[a.id], arrival_of(a, got))
             for (aid, kind), b in v.chair.items():
                 if aid == a.id:
                     m.add_hint(b, kind == self.kind_of.get(got.chair))
@@ -255,7 +286,8 @@ def _extract(builder: _Builder, solver: cp_model.CpSolver, v: _Vars) -> tuple[As
             prep_start = solver.value(v.prep[a.id])
             room = next(rid for (aid, rid), b in v.room.items() if aid == a.id and solver.boolean_value(b))
             ready = prep_start + a.prep_minutes
-        out.append(Assignment(a.id, starts[a.id], chairs[a.id], nurse, prep_start, room, ready))
+        arrival = solver.value(v.arrival[a.id]) if a.id in v.arrival else a.arrival_time
+        out.append(Assignment(a.id, starts[a.id], chairs[a.id], nurse, prep_start, room, ready, arrival))
     return tuple(out)
 
 
@@ -294,11 +326,13 @@ def solve_day(
     previous: Mapping[str, Assignment] | None = None,
     method: str = "cp-sat",
 ) -> Schedule:
-    """Plan the day (or, with `previous`, re-plan it while penalising changes)."""
+    """Plan the day (or, with `previous`, re-plan it while penalising changes). The wall-clock
+    limit covers the whole call: the greedy warm start and the model building are taken off the
+    solver's own time."""
     options = options or SolverOptions()
     previous = previous or {}
     began = time.perf_counter()
-    warm = greedy_schedule(day, previous)
+    warm, warm_ok = _warm_start(day, previous)
     builder = _Builder(day, previous)
     v = builder.build()
     builder.hint(v, warm)
@@ -312,16 +346,17 @@ def solve_day(
         params.max_deterministic_time = options.deterministic_time
         params.interleave_search = True
     else:
-        params.max_time_in_seconds = options.time_limit_seconds
+        spent = time.perf_counter() - began
+        params.max_time_in_seconds = max(0.05, options.time_limit_seconds - spent)
     status = solver.solve(builder.model)
     seconds = time.perf_counter() - began
     name = _STATUS.get(status, "UNKNOWN")
-    warm_ok = not warm.unscheduled and not check_schedule(day, warm)
     bound: float | None = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assignments = _extract(builder, solver, v)
         bound = solver.best_objective_bound
-        found = Schedule(assignments or (), method, name)
+        found = book_late(day, Schedule(assignments or (), method, name))
+        assignments = found.assignments if assignments is not None else None
         value = objective_value(day, found, previous)
         better = not (warm_ok and warm.objective is not None and warm.objective < value)
         if assignments is not None and better:
@@ -338,6 +373,25 @@ def solve_day(
             solve_seconds=seconds,
         )
     return Schedule((), method, name, solve_seconds=seconds, unscheduled=tuple(a.id for a in day.appointments))
+
+
+def _warm_start(day: Day, previous: Mapping[str, Assignment]) -> tuple[Schedule, bool]:
+    """The FCFS plan (with a previous plan: the repaired plan) with its arrivals booked late, or,
+    when some request's arrival is still to be booked, the greedy that books each request at the
+    start of its window (long infusions first) if that is better; and whether it is complete and
+    passes the checker. A plan that leaves someone out or that the checker rejects is never
+    preferred to one that does not."""
+    candidates = [book_late(day, greedy_schedule(day, previous), previous)]
+    if any(a.arrival_open for a in day.appointments):
+        candidates.append(book_late(day, greedy_schedule(day, previous, booking="earliest"), previous))
+    ranked: list[tuple[int, int, int, Schedule]] = []
+    for i, schedule in enumerate(candidates):
+        if schedule.unscheduled or schedule.objective is None:
+            ranked.append((2, 0, i, schedule))
+        else:
+            ranked.append((1 if check_schedule(day, schedule) else 0, schedule.objective, i, schedule))
+    best = min(ranked, key=lambda r: r[:3])
+    return best[3], best[0] == 0
 
 
 def _gap(value: int, bound: float | None) -> float | None:
