@@ -1,5 +1,6 @@
-"""Demo day at the infusion center: 20 places (18 chairs, 2 beds), 5 nurse shifts and one visit
-per patient with orders today, planned by the optimiser."""
+"""Demo days at the infusion center: 20 places (18 chairs, 2 beds), 5 nurse shifts today and
+tomorrow, one visit per patient with orders today, and tomorrow's first bookings (visits without a
+dose yet: hydration, iron, follow-up), both days planned by the optimiser."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from openinfusion.chairs.models import Appointment, Chair, NurseShift
 from openinfusion.chairs.services import plan_day_as_system, zone
 from openinfusion.errors import Conflict
 from openinfusion.orders.models import Order, OrderStatus
+from openinfusion.patients.models import Patient
 
+TOMORROW_VISITS = 10
 SHIFTS = (
     ("nurse", "Nadia Haddad", "07:00", "15:30"),
     (None, "Nurse B", "07:00", "15:30"),
@@ -30,15 +33,17 @@ def load_chairs_demo(time_limit: float = 3.0) -> None:
         Chair.objects.create(site=center, code=f"C{n:02d}", long_ok=n <= 12, isolation=n == 18)
     for n in range(1, 3):
         Chair.objects.create(site=center, code=f"B{n}", kind="bed")
-    for username, label, start, end in SHIFTS:
-        NurseShift.objects.create(
-            site=center,
-            nurse=User.objects.filter(username=username).first() if username else None,
-            label=label,
-            date=today,
-            start=dt.time.fromisoformat(start),
-            end=dt.time.fromisoformat(end),
-        )
+    tomorrow = today + dt.timedelta(days=1)
+    for date in (today, tomorrow):
+        for username, label, start, end in SHIFTS:
+            NurseShift.objects.create(
+                site=center,
+                nurse=User.objects.filter(username=username).first() if username else None,
+                label=label,
+                date=date,
+                start=dt.time.fromisoformat(start),
+                end=dt.time.fromisoformat(end),
+            )
     orders = (
         Order.objects.filter(site=center)
         .exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.DRAFT))
@@ -65,6 +70,18 @@ def load_chairs_demo(time_limit: float = 3.0) -> None:
             latest=dt.time(latest // 60, latest % 60),
             duration_minutes=duration,
         )
+    patients = list(Patient.objects.filter(site=center).order_by("mrn")[:TOMORROW_VISITS])
+    for i, patient in enumerate(patients):
+        earliest = 8 * 60 + (i % 6) * 45
+        Appointment.objects.create(
+            site=center,
+            patient=patient,
+            date=tomorrow,
+            earliest=dt.time(earliest // 60, earliest % 60),
+            latest=dt.time((earliest + 120) // 60, (earliest + 120) % 60),
+            duration_minutes=(60, 120, 180, 90)[i % 4],
+        )
     # if no plan fits, the board shows the visits as not planned yet and a scheduler plans by hand
-    with contextlib.suppress(Conflict):
-        plan_day_as_system(center, today, time_limit=time_limit)
+    for date in (today, tomorrow):
+        with contextlib.suppress(Conflict):
+            plan_day_as_system(center, date, time_limit=time_limit)

@@ -53,6 +53,7 @@ class NurseShift(models.Model):
 class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
     ARRIVED = "arrived", "Arrived"
+    IN_CHAIR = "in_chair", "In the chair"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -61,17 +62,24 @@ class Appointment(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
     date = models.DateField()
-    earliest = models.TimeField(help_text="site-local: the infusion starts no earlier")
-    latest = models.TimeField(help_text="site-local: the infusion starts no later")
+    earliest = models.TimeField(help_text="site-local: the patient can come from")
+    latest = models.TimeField(help_text="site-local: the patient can come until")
     duration_minutes = models.PositiveIntegerField()
     needs_labs = models.BooleanField(default=False)
     priority = models.PositiveSmallIntegerField(default=1)
     add_on = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
+    planned_arrival = models.DateTimeField(null=True, blank=True, help_text="the time the patient is told to come")
     planned_start = models.DateTimeField(null=True, blank=True)
     chair = models.ForeignKey(Chair, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
     nurse = models.ForeignKey(NurseShift, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
     planned_prep_start = models.DateTimeField(null=True, blank=True)
+    planned_prep_room = models.CharField(max_length=40, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="seated and infusion started")
+    dose_ready_not_before = models.DateTimeField(
+        null=True, blank=True, help_text="the pharmacy's word that the dose is delayed until then"
+    )
 
     class Meta:
         ordering = ["date", "planned_start", "earliest", "id"]
@@ -79,6 +87,26 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"A{self.pk} {self.patient.mrn} {self.date}"
+
+
+class ChairOutage(models.Model):
+    """A chair out of service for a while (a broken recliner, a spill, cleaning after isolation)."""
+
+    chair = models.ForeignKey(Chair, on_delete=models.PROTECT, related_name="outages")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="outage_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chair.code} out {self.start:%Y-%m-%d %H:%M}-{self.end:%H:%M}"
 
 
 class DayPlan(models.Model):

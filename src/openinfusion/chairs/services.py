@@ -6,6 +6,13 @@ independent checker (an infeasible schedule is refused, nothing is stored), stor
 appointment's start, chair and nurse, and moves the ``needed_by`` of each linked order's active
 preparation to the appointment's planned start. Booking an add-on re-plans the day, keeping the
 others where they were when it can (moves and chair changes are penalised).
+
+During the day the board records what happens (a patient arrives, is seated, a chair goes out of
+service, the pharmacy delays a dose, a visit moves or is cancelled) and re-plans from the records:
+infusions that have started keep their chair, nurse and start; nothing else is planned before now.
+A booking or a move that cannot fit is refused and nothing changes; a fact (an arrival, a broken
+chair) is always recorded, and if no feasible plan follows from it the previous plan is kept and the
+scheduler is told what to change.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,14 +29,15 @@ from openinfusion.accounts.access import check
 from openinfusion.accounts.models import Site, User
 from openinfusion.accounts.permissions import Action
 from openinfusion.audit.services import audited, record
-from openinfusion.chairs.models import Appointment, AppointmentStatus, Chair, DayPlan, NurseShift
+from openinfusion.chairs.models import Appointment, AppointmentStatus, Chair, ChairOutage, DayPlan, NurseShift
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import Conflict, InvalidInput, NotFound
 from openinfusion.inventory.models import Location
 from openinfusion.patients.models import Patient
 from openinfusion.scheduling import model as sm
+from openinfusion.scheduling import slots
 from openinfusion.scheduling.checker import check_schedule
-from openinfusion.scheduling.fcfs import fcfs_schedule
+from openinfusion.scheduling.fcfs import fcfs_schedule, greedy_schedule
 from openinfusion.scheduling.metrics import day_metrics
 from openinfusion.scheduling.solver import SolverOptions, solve_day
 
@@ -37,6 +46,10 @@ DEFAULT_PREP_MINUTES = 20
 DEFAULT_OPENING = 7 * 60
 DEFAULT_CLOSING = 19 * 60
 ACTIVE_PREPARATION = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS)
+LAST_START = 18 * 60 + 45
+"""A patient already told when to come may start as late as this (site-local minutes)."""
+REPLAN_SECONDS = 1.0
+"""Time limit of a re-plan from the board (the front desk waits for it)."""
 
 
 def zone(site: Site) -> ZoneInfo:
@@ -85,44 +98,37 @@ def day_rows(site: Site, date: dt.date) -> tuple[list[Chair], list[NurseShift], 
 
 
 def build_day(
-    site: Site, date: dt.date, chairs: list[Chair], shifts: list[NurseShift], appointments: list[Appointment]
+    site: Site,
+    date: dt.date,
+    chairs: list[Chair],
+    shifts: list[NurseShift],
+    appointments: list[Appointment],
+    now: int | None = None,
 ) -> sm.Day:
-    """The pure scheduling model of one site's day (ids are the rows' primary keys as text)."""
+    """The pure scheduling model of one site's day (ids are the rows' primary keys as text).
+
+    With ``now`` (minutes since the site-local midnight) the day is re-planned from the records:
+    a seated patient's infusion is fixed where it is; nobody else starts before now."""
     rooms = tuple(
         sm.Room(id=loc.code, hazardous=loc.kind == "hazardous_buffer", hoods=DEFAULT_HOODS)
         for loc in Location.objects.filter(site=site, kind__in=("hazardous_buffer", "clean_room")).order_by("code")
     )
     has_hazardous_room = any(r.hazardous for r in rooms)
-    items = []
-    for a in appointments:
-        order = a.order
-        hazardous = bool(order is not None and order.drug.hazardous and has_hazardous_room)
-        verified = 0
-        if order is not None and order.verified_at is not None:
-            verified = local_minute(order.verified_at, date, site)
-        items.append(
-            sm.Appointment(
-                id=str(a.pk),
-                patient=a.patient.mrn,
-                regimen=order.drug.display_name if order is not None else "",
-                chair_minutes=a.duration_minutes,
-                prep_minutes=DEFAULT_PREP_MINUTES if rooms and order is not None else 0,
-                hazardous=hazardous,
-                earliest=minute_of(a.earliest),
-                latest=minute_of(a.latest),
-                needs_labs=a.needs_labs,
-                verified_at=min(verified, minute_of(a.earliest)),
-                priority=a.priority,
-                long=a.duration_minutes > 240,
-            )
-        )
+    made = _orders_with_dose_made([a.order_id for a in appointments if a.order_id is not None])
+    items = [_appointment(a, date, site, rooms, has_hazardous_room, made, now) for a in appointments]
     opening = min([DEFAULT_OPENING, *(minute_of(s.start) for s in shifts)])
     closing = max([DEFAULT_CLOSING, *(minute_of(s.end) for s in shifts)])
     return sm.Day(
         opening=opening,
         closing=closing,
         chairs=tuple(
-            sm.Chair(id=str(c.pk), kind="bed" if c.kind == "bed" else "chair", long_ok=c.long_ok, isolation=c.isolation)
+            sm.Chair(
+                id=str(c.pk),
+                kind="bed" if c.kind == "bed" else "chair",
+                long_ok=c.long_ok,
+                isolation=c.isolation,
+                unavailable=_outages(c, date, site),
+            )
             for c in chairs
         ),
         nurses=tuple(
@@ -136,18 +142,90 @@ def build_day(
     )
 
 
+def _orders_with_dose_made(order_ids: list[int]) -> set[int]:
+    """Orders whose dose is being made or is made: the plan books no compounding time for them."""
+    return set(
+        Preparation.objects.filter(order_id__in=order_ids)
+        .exclude(status__in=(PreparationStatus.PLANNED, PreparationStatus.REJECTED, PreparationStatus.CANCELLED))
+        .values_list("order_id", flat=True)
+    )
+
+
+def _appointment(
+    a: Appointment,
+    date: dt.date,
+    site: Site,
+    rooms: tuple[sm.Room, ...],
+    has_hazardous_room: bool,
+    made: set[int],
+    now: int | None,
+) -> sm.Appointment:
+    order = a.order
+    verified = 0
+    if order is not None and order.verified_at is not None:
+        verified = local_minute(order.verified_at, date, site)
+    earliest, latest = minute_of(a.earliest), minute_of(a.latest)
+    item = sm.Appointment(
+        id=str(a.pk),
+        patient=a.patient.mrn,
+        regimen=order.drug.display_name if order is not None else "",
+        chair_minutes=a.duration_minutes,
+        prep_minutes=DEFAULT_PREP_MINUTES if rooms and order is not None and order.pk not in made else 0,
+        hazardous=bool(order is not None and order.drug.hazardous and has_hazardous_room),
+        earliest=earliest,
+        latest=latest,
+        book_arrival=True,
+        needs_labs=a.needs_labs,
+        verified_at=min(verified, earliest),
+        priority=a.priority,
+        long=a.duration_minutes > 240,
+        ready_not_before=(
+            local_minute(a.dose_ready_not_before, date, site) if a.dose_ready_not_before is not None else None
+        ),
+    )
+    if a.started_at is not None and a.chair_id is not None and a.nurse_id is not None:
+        return dataclasses.replace(
+            item,
+            book_arrival=False,
+            prep_minutes=0,
+            fixed_start=local_minute(a.started_at, date, site),
+            fixed_chair=str(a.chair_id),
+            fixed_nurse=str(a.nurse_id),
+        )
+    if now is None:
+        return item  # planning the day: every appointment time is open inside its window
+    # re-planning: a patient who came, or was told when to come, keeps that time; nobody starts before now
+    told = a.arrived_at or a.planned_arrival
+    if told is not None:
+        arrival = local_minute(told, date, site)
+        return dataclasses.replace(
+            item, book_arrival=False, arrival=arrival, earliest=max(arrival, now), latest=max(LAST_START, now)
+        )
+    return dataclasses.replace(item, earliest=max(earliest, now), latest=max(latest, now))
+
+
+def _outages(chair: Chair, date: dt.date, site: Site) -> tuple[tuple[int, int], ...]:
+    start_of_day, end_of_day = moment_of(0, date, site), moment_of(24 * 60, date, site)
+    return tuple(
+        (max(0, local_minute(o.start, date, site)), min(24 * 60, local_minute(o.end, date, site)))
+        for o in chair.outages.filter(start__lt=end_of_day, end__gt=start_of_day)
+    )
+
+
 def _previous(appointments: list[Appointment], date: dt.date, site: Site) -> dict[str, sm.Assignment]:
     kept = {}
     for a in appointments:
         if a.planned_start is not None and a.chair_id is not None and a.nurse_id is not None:
+            prep = local_minute(a.planned_prep_start, date, site) if a.planned_prep_start is not None else None
             kept[str(a.pk)] = sm.Assignment(
                 appointment_id=str(a.pk),
                 start=local_minute(a.planned_start, date, site),
                 chair=str(a.chair_id),
                 nurse=str(a.nurse_id),
-                prep_start=None,
-                prep_room=None,
-                ready_at=None,
+                prep_start=prep,
+                prep_room=a.planned_prep_room or None if prep is not None else None,
+                ready_at=prep + DEFAULT_PREP_MINUTES if prep is not None else None,
+                arrival=local_minute(a.planned_arrival, date, site) if a.planned_arrival is not None else None,
             )
     return kept
 
@@ -158,9 +236,15 @@ def _metrics(day: sm.Day, schedule: sm.Schedule) -> dict[str, object]:
     return {**dataclasses.asdict(day_metrics(day, schedule)), "unscheduled": len(schedule.unscheduled)}
 
 
-def _plan(site: Site, date: dt.date, actor: User | None, time_limit: float, replan: bool) -> DayPlan:
+def now_minute(site: Site, date: dt.date, now: dt.datetime | None = None) -> int:
+    return local_minute(now or timezone.now(), date, site)
+
+
+def _plan(
+    site: Site, date: dt.date, actor: User | None, time_limit: float, replan: bool, now: int | None = None
+) -> DayPlan:
     chairs, shifts, appointments = day_rows(site, date)
-    day = build_day(site, date, chairs, shifts, appointments)
+    day = build_day(site, date, chairs, shifts, appointments, now)
     previous = _previous(appointments, date, site) if replan else {}
     if previous:
         day = dataclasses.replace(day, weights=dataclasses.replace(day.weights, move=1, chair_change=10))
@@ -168,7 +252,7 @@ def _plan(site: Site, date: dt.date, actor: User | None, time_limit: float, repl
     schedule = solve_day(day, options, previous=previous) if appointments else sm.Schedule((), "cp-sat", "OPTIMAL")
     violations = check_schedule(day, schedule) if appointments else []
     if schedule.unscheduled or violations:
-        details = "; ".join(v.message for v in violations[:3]) or f"{len(schedule.unscheduled)} not placed"
+        details = "; ".join(v.message for v in violations[:3]) or _unplaced(schedule, appointments)
         raise Conflict(
             f"No feasible plan for {date:%Y-%m-%d} at {site.code}: {details}. Nothing was changed.",
             code="NO_FEASIBLE_PLAN",
@@ -179,11 +263,17 @@ def _plan(site: Site, date: dt.date, actor: User | None, time_limit: float, repl
     for a in appointments:
         assignment = by_id[str(a.pk)]
         start = moment_of(assignment.start, date, site)
+        arrival = moment_of(sm.arrival_of(day.appointment(str(a.pk)), assignment), date, site)
         prep = moment_of(assignment.prep_start, date, site) if assignment.prep_start is not None else None
         if a.planned_start != start or a.chair_id != int(assignment.chair):
             moved += 1
         Appointment.objects.filter(pk=a.pk).update(
-            planned_start=start, chair_id=int(assignment.chair), nurse_id=int(assignment.nurse), planned_prep_start=prep
+            planned_arrival=arrival if a.arrived_at is None else a.arrived_at,
+            planned_start=start,
+            chair_id=int(assignment.chair),
+            nurse_id=int(assignment.nurse),
+            planned_prep_start=prep,
+            planned_prep_room=assignment.prep_room or "",
         )
         if a.order_id is not None:
             Preparation.objects.filter(order_id=a.order_id, status__in=ACTIVE_PREPARATION).exclude(
@@ -216,6 +306,30 @@ def _plan(site: Site, date: dt.date, actor: User | None, time_limit: float, repl
     return plan
 
 
+def _unplaced(schedule: sm.Schedule, appointments: list[Appointment]) -> str:
+    mrns = {str(a.pk): a.patient.mrn for a in appointments}
+    return "no chair, nurse and dose fit for " + ", ".join(mrns.get(i, i) for i in schedule.unscheduled)
+
+
+def _replan_after_fact(site: Site, date: dt.date, actor: User, now: dt.datetime | None) -> str:
+    """Re-plan after something happened. The fact stays recorded whatever the plan: if no feasible
+    plan follows, the previous plan is kept and the returned warning says why."""
+    try:
+        with transaction.atomic():
+            _plan(site, date, actor, REPLAN_SECONDS, True, now_minute(site, date, now))
+    except Conflict as error:
+        record(
+            "chairs:day:replan_failed",
+            actor=actor,
+            entity_type="dayplan",
+            entity_id=date.isoformat(),
+            site=site,
+            reason=error.message,
+        )
+        return f"{error.message} The previous plan is kept: move or cancel a visit, then plan again."
+    return ""
+
+
 @audited("chairs:day:plan")
 def plan_day(site_id: int, date: dt.date, *, actor: User, time_limit: float = 5.0, replan: bool = False) -> DayPlan:
     """Plan (or re-plan) a site's day and store it; refuse, changing nothing, if it is infeasible."""
@@ -241,6 +355,7 @@ def book_appointment(
     needs_labs: bool = False,
     order_id: int | None = None,
     time_limit: float = 5.0,
+    now: dt.datetime | None = None,
 ) -> Appointment:
     """Book an add-on visit and re-plan the day around it; refused (nothing booked) if it cannot fit."""
     check(actor, Action.MANAGE_SCHEDULE)
@@ -282,19 +397,49 @@ def book_appointment(
             "add_on": True,
         },
     )
-    _plan(site, date, actor, time_limit, True)
+    _plan(site, date, actor, time_limit, True, now_minute(site, date, now))
     appointment.refresh_from_db()
     return appointment
 
 
-@audited("chairs:appointment:cancel")
-def cancel_appointment(appointment_id: int, *, actor: User, reason: str = "") -> Appointment:
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """An event recorded on the board, and the warning when no feasible plan followed from it."""
+
+    appointment: Appointment | None
+    warning: str = ""
+
+
+def _visit(actor: User, appointment_id: int) -> Appointment:
     check(actor, Action.MANAGE_SCHEDULE)
-    appointment = Appointment.objects.filter(pk=appointment_id, site__in=actor.site_ids()).first()
+    appointment = (
+        Appointment.objects.select_for_update()
+        .filter(pk=appointment_id, site__in=actor.site_ids())
+        .select_related("site", "patient", "chair")
+        .first()
+    )
     if appointment is None:
         raise NotFound("No such appointment at your sites.", code="UNKNOWN_APPOINTMENT")
     if appointment.status == AppointmentStatus.CANCELLED:
-        raise Conflict("The appointment is already cancelled.", code="ALREADY_CANCELLED")
+        raise Conflict(f"The visit of {appointment.patient.mrn} is cancelled.", code="ALREADY_CANCELLED")
+    return appointment
+
+
+def _not_started(appointment: Appointment) -> None:
+    if appointment.status == AppointmentStatus.IN_CHAIR:
+        raise Conflict(
+            f"{appointment.patient.mrn} is already in the chair: stop the infusion at the bedside instead.",
+            code="ALREADY_STARTED",
+        )
+
+
+@audited("chairs:appointment:cancel")
+def cancel_appointment(
+    appointment_id: int, *, actor: User, reason: str = "", now: dt.datetime | None = None
+) -> Recorded:
+    """Cancel a visit that has not started and re-plan the rest of the day."""
+    appointment = _visit(actor, appointment_id)
+    _not_started(appointment)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.planned_start = None
     appointment.planned_prep_start = None
@@ -309,4 +454,245 @@ def cancel_appointment(appointment_id: int, *, actor: User, reason: str = "") ->
         patient_id=appointment.patient_id,
         reason=reason,
     )
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+
+
+@audited("chairs:appointment:arrive")
+def record_arrival(appointment_id: int, *, actor: User, now: dt.datetime | None = None) -> Recorded:
+    """The patient has checked in (early, on time or late); the day is re-planned from the arrival."""
+    appointment = _visit(actor, appointment_id)
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise Conflict(
+            f"{appointment.patient.mrn} already checked in at "
+            f"{appointment.arrived_at.astimezone(zone(appointment.site)):%H:%M}."
+            if appointment.arrived_at
+            else f"{appointment.patient.mrn} cannot check in now ({appointment.get_status_display()}).",
+            code="ALREADY_ARRIVED",
+        )
+    appointment.status = AppointmentStatus.ARRIVED
+    appointment.arrived_at = now or timezone.now()
+    appointment.save(update_fields=["status", "arrived_at"])
+    record(
+        "chairs:appointment:arrived",
+        actor=actor,
+        entity=appointment,
+        site=appointment.site,
+        patient_id=appointment.patient_id,
+        after={"arrived_at": appointment.arrived_at.isoformat()},
+    )
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+
+
+@audited("chairs:appointment:seat")
+def seat_patient(appointment_id: int, *, actor: User, now: dt.datetime | None = None) -> Recorded:
+    """The patient is in the planned chair and the infusion has started: from now on the plan keeps
+    this chair, nurse and start."""
+    appointment = _visit(actor, appointment_id)
+    _not_started(appointment)
+    if appointment.chair_id is None or appointment.nurse_id is None:
+        raise Conflict(f"{appointment.patient.mrn} has no planned chair yet: plan the day first.", code="NOT_PLANNED")
+    moment = now or timezone.now()
+    occupied = (
+        Appointment.objects.filter(
+            chair_id=appointment.chair_id, date=appointment.date, status=AppointmentStatus.IN_CHAIR
+        )
+        .exclude(pk=appointment.pk)
+        .select_related("patient")
+    )
+    for other in occupied:
+        free_at = other.started_at + dt.timedelta(minutes=other.duration_minutes) if other.started_at else moment
+        if free_at > moment:
+            raise Conflict(
+                f"Chair {appointment.chair.code if appointment.chair else ''} still holds {other.patient.mrn}"
+                f" until {free_at.astimezone(zone(appointment.site)):%H:%M}: re-plan, or seat the patient when it is"
+                " free.",
+                code="CHAIR_OCCUPIED",
+            )
+    appointment.status = AppointmentStatus.IN_CHAIR
+    appointment.arrived_at = appointment.arrived_at or moment
+    appointment.started_at = moment
+    appointment.save(update_fields=["status", "arrived_at", "started_at"])
+    record(
+        "chairs:appointment:seated",
+        actor=actor,
+        entity=appointment,
+        site=appointment.site,
+        patient_id=appointment.patient_id,
+        after={"started_at": moment.isoformat(), "chair": appointment.chair_id},
+    )
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+
+
+@audited("chairs:appointment:delay_dose")
+def delay_dose(
+    appointment_id: int, *, actor: User, ready_at: dt.time, reason: str, now: dt.datetime | None = None
+) -> Recorded:
+    """The pharmacy says the dose will not be ready before ``ready_at`` (site-local)."""
+    appointment = _visit(actor, appointment_id)
+    _not_started(appointment)
+    if not reason.strip():
+        raise InvalidInput("Say why the dose is delayed (e.g. the drug is out of stock).", code="REASON_REQUIRED")
+    appointment.dose_ready_not_before = moment_of(minute_of(ready_at), appointment.date, appointment.site)
+    appointment.save(update_fields=["dose_ready_not_before"])
+    record(
+        "chairs:appointment:dose_delayed",
+        actor=actor,
+        entity=appointment,
+        site=appointment.site,
+        patient_id=appointment.patient_id,
+        after={"ready_not_before": f"{ready_at:%H:%M}"},
+        reason=reason,
+    )
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+
+
+@audited("chairs:appointment:move")
+def move_appointment(
+    appointment_id: int,
+    *,
+    actor: User,
+    earliest: dt.time,
+    latest: dt.time,
+    now: dt.datetime | None = None,
+    time_limit: float = REPLAN_SECONDS,
+) -> Appointment:
+    """Give a visit a new window and re-plan; refused (nothing moved) if the day cannot take it."""
+    appointment = _visit(actor, appointment_id)
+    _not_started(appointment)
+    if latest < earliest:
+        raise InvalidInput("The window ends before it starts.", code="INVALID_INPUT")
+    before = {"earliest": f"{appointment.earliest:%H:%M}", "latest": f"{appointment.latest:%H:%M}"}
+    appointment.earliest, appointment.latest = earliest, latest
+    appointment.planned_arrival = None  # the patient is told the new time the re-plan books
+    appointment.save(update_fields=["earliest", "latest", "planned_arrival"])
+    record(
+        "chairs:appointment:moved",
+        actor=actor,
+        entity=appointment,
+        site=appointment.site,
+        patient_id=appointment.patient_id,
+        before=before,
+        after={"earliest": f"{earliest:%H:%M}", "latest": f"{latest:%H:%M}"},
+    )
+    site, date = appointment.site, appointment.date
+    _plan(site, date, actor, time_limit, True, now_minute(site, date, now))
+    appointment.refresh_from_db()
     return appointment
+
+
+@audited("chairs:chair:out_of_service")
+def chair_out_of_service(
+    chair_id: int,
+    *,
+    actor: User,
+    date: dt.date,
+    start: dt.time,
+    end: dt.time,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Recorded:
+    """Take a chair out of service for a while and re-plan. A patient already in it finishes there:
+    the outage begins when that infusion ends."""
+    check(actor, Action.MANAGE_SCHEDULE)
+    chair = Chair.objects.filter(pk=chair_id, site__in=actor.site_ids()).select_related("site").first()
+    if chair is None:
+        raise NotFound("No such chair at your sites.", code="UNKNOWN_CHAIR")
+    if end <= start:
+        raise InvalidInput("The chair must come back after it goes out of service.", code="INVALID_INPUT")
+    if not reason.strip():
+        raise InvalidInput("Say why the chair is out of service.", code="REASON_REQUIRED")
+    site = chair.site
+    begins, ends = moment_of(minute_of(start), date, site), moment_of(minute_of(end), date, site)
+    for seated in Appointment.objects.filter(chair=chair, date=date, status=AppointmentStatus.IN_CHAIR):
+        if seated.started_at is not None:
+            begins = max(begins, seated.started_at + dt.timedelta(minutes=seated.duration_minutes))
+    if begins >= ends:
+        raise Conflict(
+            f"Chair {chair.code} is in use until after {end:%H:%M}: nothing to take out of service.",
+            code="CHAIR_IN_USE",
+        )
+    outage = ChairOutage.objects.create(chair=chair, start=begins, end=ends, reason=reason.strip(), recorded_by=actor)
+    record(
+        "chairs:chair:out_of_service",
+        actor=actor,
+        entity=outage,
+        site=site,
+        after={"chair": chair.code, "start": begins.isoformat(), "end": ends.isoformat()},
+        reason=reason,
+    )
+    return Recorded(None, _replan_after_fact(site, date, actor, now))
+
+
+@dataclasses.dataclass(frozen=True)
+class Offer:
+    """A slot offered for a new visit, in site-local terms."""
+
+    arrival: dt.time
+    start: dt.time
+    chair: str
+    nurse: str
+    wait: int
+    cost: int
+    day_length_change: int
+    overtime_change: int
+    peak_change: int
+
+
+def offer_slots(
+    site_id: int,
+    *,
+    actor: User,
+    date: dt.date,
+    earliest: dt.time,
+    latest: dt.time,
+    duration_minutes: int,
+    needs_labs: bool = False,
+    now: dt.datetime | None = None,
+) -> list[Offer]:
+    """The best appointment times for a new visit in [earliest, latest], each with its effect on the
+    stored plan of the day (nothing is booked)."""
+    check(actor, Action.VIEW_SCHEDULE)
+    site = _site(actor, site_id)
+    if duration_minutes <= 0 or duration_minutes > 12 * 60:
+        raise InvalidInput("The duration must be between 1 minute and 12 hours.", code="INVALID_INPUT")
+    if latest < earliest:
+        raise InvalidInput("The window ends before it starts.", code="INVALID_INPUT")
+    chairs, shifts, appointments = day_rows(site, date)
+    moment = now_minute(site, date, now)
+    day = build_day(site, date, chairs, shifts, appointments, moment)
+    previous = _previous(appointments, date, site)
+    plan = greedy_schedule(day, previous=previous, method="stored")
+    request = sm.Appointment(
+        id="new",
+        patient="new",
+        regimen="",
+        chair_minutes=duration_minutes,
+        prep_minutes=0,
+        hazardous=False,
+        earliest=max(minute_of(earliest), moment),
+        latest=minute_of(latest),
+        needs_labs=needs_labs,
+        long=duration_minutes > 240,
+    )
+    if request.latest < request.earliest:
+        return []
+    chair_codes = {str(c.pk): c.code for c in chairs}
+    nurse_labels = {str(s.pk): s.label for s in shifts}
+
+    def clock(minute: int) -> dt.time:
+        return moment_of(minute, date, site).astimezone(zone(site)).time()
+
+    return [
+        Offer(
+            arrival=clock(o.arrival),
+            start=clock(o.start),
+            chair=chair_codes[o.chair],
+            nurse=nurse_labels[o.nurse],
+            wait=o.wait,
+            cost=o.cost,
+            day_length_change=o.day_length_change,
+            overtime_change=o.overtime_change,
+            peak_change=o.peak_change,
+        )
+        for o in slots.offer_slots(day, plan, request)
+    ]

@@ -4,6 +4,7 @@ the add-on booking form and the plan-the-day button."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -14,8 +15,8 @@ from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.models import Site, User
 from openinfusion.accounts.permissions import Action, is_allowed
 from openinfusion.chairs import services
-from openinfusion.chairs.board import gantt_svg, occupancy_svg
-from openinfusion.chairs.models import Appointment, DayPlan
+from openinfusion.chairs.board import gantt_svg, nurse_load_svg, occupancy_svg, pharmacy_svg
+from openinfusion.chairs.models import Appointment, Chair, ChairOutage, DayPlan
 from openinfusion.errors import DomainError, InvalidInput, NotFound
 
 METRICS = (
@@ -74,6 +75,29 @@ def _row(name: str, label: str, plan: DayPlan | None) -> dict[str, object]:
     }
 
 
+def _offers(request: HttpRequest, me: User, site: Site, date: dt.date) -> dict[str, object]:
+    """The best slots for a visit asked about in the query (``?find=1&duration=…``), if any."""
+    query = request.GET
+    if not query.get("find"):
+        return {}
+    asked = {k: query.get(k, "") for k in ("mrn", "duration", "earliest", "latest", "needs_labs")}
+    try:
+        offers = services.offer_slots(
+            site.pk,
+            actor=me,
+            date=date,
+            earliest=services.parse_time(asked["earliest"], "Can come from"),
+            latest=services.parse_time(asked["latest"], "Can come until"),
+            duration_minutes=int(asked["duration"] or 0),
+            needs_labs=bool(asked["needs_labs"]),
+        )
+    except ValueError:
+        return {"asked": asked, "offer_error": "INVALID_INPUT: the minutes in chair must be a whole number."}
+    except DomainError as error:
+        return {"asked": asked, "offer_error": f"{error.code}: {error.message}"}
+    return {"asked": asked, "offers": offers}
+
+
 @requires(Action.VIEW_SCHEDULE)
 def day_board(request: HttpRequest) -> HttpResponse:
     me = signed_in(request)
@@ -84,6 +108,13 @@ def day_board(request: HttpRequest) -> HttpResponse:
     opening = min([services.DEFAULT_OPENING, *(services.minute_of(s.start) for s in shifts)])
     closing = max([services.DEFAULT_CLOSING, *(services.minute_of(s.end) for s in shifts)])
     plan = DayPlan.objects.filter(site=site, date=date).first()
+    outages = list(
+        ChairOutage.objects.filter(
+            chair__site=site,
+            start__lt=services.moment_of(24 * 60, date, site),
+            end__gt=services.moment_of(0, date, site),
+        ).select_related("chair")
+    )
     context = {
         "site": site,
         "sites": Site.objects.filter(pk__in=me.site_ids()).order_by("name"),
@@ -94,7 +125,11 @@ def day_board(request: HttpRequest) -> HttpResponse:
         "cancelled": cancelled,
         "plan": plan,
         "metrics": [_row(name, label, plan) for name, label in METRICS],
-        "gantt": gantt_svg(chairs, appointments, date, opening, closing),
+        "gantt": gantt_svg(chairs, appointments, date, opening, closing, outages),
+        "outages": outages,
+        "nurse_load": nurse_load_svg(shifts, appointments, date, opening, closing),
+        "pharmacy": pharmacy_svg(appointments, services.DEFAULT_PREP_MINUTES, date, opening, closing),
+        **_offers(request, me, site, date),
         "occupancy": occupancy_svg(appointments, len(chairs), date, opening, closing),
         "can_manage": is_allowed(me.role_codes(), Action.MANAGE_SCHEDULE),
         "unplanned": sum(1 for a in appointments if a.planned_start is None),
@@ -150,9 +185,112 @@ def book(request: HttpRequest) -> HttpResponse:
     return _back(site, date)
 
 
+def _recorded(request: HttpRequest, done: str, warning: str) -> None:
+    messages.success(request, done)
+    if warning:
+        messages.error(request, f"NO_FEASIBLE_PLAN: {warning}")
+
+
+def _visit_event(
+    request: HttpRequest, appointment_id: int, event: Callable[[User], services.Recorded], done: str
+) -> HttpResponse:
+    """Record one event on a visit from the board, then show the re-planned board."""
+    me = signed_in(request)
+    appointment = Appointment.objects.filter(pk=appointment_id, site__in=me.site_ids()).select_related("site").first()
+    if appointment is None:
+        raise NotFound("No such appointment at your sites.", code="UNKNOWN_APPOINTMENT")
+    try:
+        outcome = event(me)
+    except DomainError as error:
+        messages.error(request, f"{error.code}: {error.message}")
+    else:
+        _recorded(request, done.format(mrn=appointment.patient.mrn), outcome.warning)
+    return _back(appointment.site, appointment.date)
+
+
 @requires(Action.MANAGE_SCHEDULE, methods=("POST",))
 def cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _visit_event(
+        request,
+        appointment_id,
+        lambda me: services.cancel_appointment(appointment_id, actor=me, reason=reason),
+        "Cancelled the visit of {mrn}; the day was re-planned.",
+    )
+
+
+@requires(Action.MANAGE_SCHEDULE, methods=("POST",))
+def arrive(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _visit_event(
+        request,
+        appointment_id,
+        lambda me: services.record_arrival(appointment_id, actor=me),
+        "{mrn} checked in; the day was re-planned.",
+    )
+
+
+@requires(Action.MANAGE_SCHEDULE, methods=("POST",))
+def seat(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _visit_event(
+        request,
+        appointment_id,
+        lambda me: services.seat_patient(appointment_id, actor=me),
+        "{mrn} is in the chair; the plan keeps that chair and start.",
+    )
+
+
+@requires(Action.MANAGE_SCHEDULE, methods=("POST",))
+def delay(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    data = request.POST
+    return _visit_event(
+        request,
+        appointment_id,
+        lambda me: services.delay_dose(
+            appointment_id,
+            actor=me,
+            ready_at=services.parse_time(data.get("ready_at", ""), "Ready at"),
+            reason=data.get("reason", ""),
+        ),
+        "The dose of {mrn} is delayed; the day was re-planned.",
+    )
+
+
+@requires(Action.MANAGE_SCHEDULE, methods=("POST",))
+def move(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    data = request.POST
+
+    def event(me: User) -> services.Recorded:
+        moved = services.move_appointment(
+            appointment_id,
+            actor=me,
+            earliest=services.parse_time(data.get("earliest", ""), "Can come from"),
+            latest=services.parse_time(data.get("latest", ""), "Can come until"),
+        )
+        return services.Recorded(moved)
+
+    return _visit_event(request, appointment_id, event, "Moved the visit of {mrn}; the day was re-planned.")
+
+
+@requires(Action.MANAGE_SCHEDULE, methods=("POST",))
+def chair_out(request: HttpRequest) -> HttpResponse:
     me = signed_in(request)
-    appointment = services.cancel_appointment(appointment_id, actor=me, reason=request.POST.get("reason", ""))
-    messages.success(request, f"Cancelled the visit of {appointment.patient.mrn}.")
-    return _back(appointment.site, appointment.date)
+    data = request.POST
+    site = _site(me, data.get("site"))
+    date = _date(data.get("date"), site)
+    chair = Chair.objects.filter(site=site, code=data.get("chair", "")).first()
+    try:
+        if chair is None:
+            raise NotFound("No chair with that code here.", code="UNKNOWN_CHAIR")
+        outcome = services.chair_out_of_service(
+            chair.pk,
+            actor=me,
+            date=date,
+            start=services.parse_time(data.get("start", ""), "Out from"),
+            end=services.parse_time(data.get("end", ""), "Back at"),
+            reason=data.get("reason", ""),
+        )
+    except DomainError as error:
+        messages.error(request, f"{error.code}: {error.message}")
+    else:
+        _recorded(request, f"Chair {chair.code} is out of service; the day was re-planned.", outcome.warning)
+    return _back(site, date)

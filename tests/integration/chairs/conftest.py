@@ -28,9 +28,11 @@ def scheduler(make_user):
 
 @pytest.fixture
 def day(site):
+    """Tomorrow at the site, so that "now" (re-planning keeps everything after it) never cuts into
+    the day whatever the hour the tests run; tests of the day itself pass their own ``now``."""
     from openinfusion.chairs.services import zone
 
-    return dt.datetime.now(zone(site)).date()
+    return dt.datetime.now(zone(site)).date() + dt.timedelta(days=1)
 
 
 @pytest.fixture
@@ -44,3 +46,70 @@ def centre(site, day, nurse, hazardous_room, clean_room):
     NurseShift.objects.create(site=site, nurse=nurse, label="Nurse A", date=day, start=dt.time(7), end=dt.time(15, 30))
     NurseShift.objects.create(site=site, label="Nurse B", date=day, start=dt.time(10), end=dt.time(19))
     return site
+
+
+@pytest.fixture
+def patients(site, patient, prescriber):
+    """Grace Hughes and five more patients at North."""
+    from openinfusion.patients import services
+
+    others = [
+        services.create_patient(
+            actor=prescriber,
+            site_id=site.pk,
+            mrn=f"MRN-9{n}",
+            given_name=f"Test{n}",
+            family_name=f"Person{n}",
+            sex="F",
+            birth_date=dt.date(1960, 1, 1 + n),
+        )
+        for n in range(5)
+    ]
+    return [patient, *others]
+
+
+def visit(site, patient, day, order=None, earliest=dt.time(8), latest=dt.time(12), minutes=120):
+    from openinfusion.chairs.models import Appointment
+
+    return Appointment.objects.create(
+        site=site, patient=patient, order=order, date=day, earliest=earliest, latest=latest, duration_minutes=minutes
+    )
+
+
+def at(site, day, hhmm: str) -> dt.datetime:
+    """A site-local moment of the test day."""
+    from openinfusion.chairs.services import moment_of
+
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    return moment_of(hour * 60 + minute, day, site)
+
+
+def stored_violations(site, day, now: dt.datetime | None = None) -> list[str]:
+    """Run the independent checker over the plan as it is stored in the rows (re-read from the
+    database, not the solver's answer): chairs, nurses, setups, hoods, windows, arrivals."""
+    from openinfusion.chairs import services
+    from openinfusion.scheduling.checker import check_schedule
+    from openinfusion.scheduling.model import Assignment, Schedule
+
+    chairs, shifts, appointments = services.day_rows(site, day)
+    minute = services.local_minute(now, day, site) if now is not None else None
+    model = services.build_day(site, day, chairs, shifts, appointments, minute)
+    assignments = []
+    for a in appointments:
+        if a.planned_start is None or a.chair_id is None or a.nurse_id is None:
+            return [f"{a.patient.mrn} has no plan"]
+        prep = services.local_minute(a.planned_prep_start, day, site) if a.planned_prep_start else None
+        item = model.appointment(str(a.pk))
+        assignments.append(
+            Assignment(
+                str(a.pk),
+                services.local_minute(a.started_at or a.planned_start, day, site),
+                str(a.chair_id),
+                str(a.nurse_id),
+                prep,
+                (a.planned_prep_room or None) if prep is not None else None,
+                prep + item.prep_minutes if prep is not None else None,
+                arrival=services.local_minute(a.arrived_at or a.planned_arrival, day, site),
+            )
+        )
+    return [v.message for v in check_schedule(model, Schedule(tuple(assignments), "stored", "STORED"))]
