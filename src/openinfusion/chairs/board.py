@@ -174,6 +174,13 @@ def nurse_load_svg(
         x0 = _x(shift.start.hour * 60 + shift.start.minute, opening, closing)
         x1 = _x(shift.end.hour * 60 + shift.end.minute, opening, closing)
         parts.append(f'<rect class="shift" x="{x0:.1f}" y="{y}" width="{x1 - x0:.1f}" height="{ROW - 3}"/>')
+        if shift.break_start is not None and shift.break_end is not None:
+            xa = _x(shift.break_start.hour * 60 + shift.break_start.minute, opening, closing)
+            xb = _x(shift.break_end.hour * 60 + shift.break_end.minute, opening, closing)
+            parts.append(
+                f'<rect class="break" x="{xa:.1f}" y="{y + ROW - 6}" width="{xb - xa:.1f}" height="3" fill="#e0a800">'
+                "<title>break: no one started</title></rect>"
+            )
         worst = 0
         for minute in range(opening, closing, step):
             load = sum(1 for s, e in spans[shift.pk] if s <= minute < e)

@@ -16,12 +16,14 @@ from openinfusion.patients.models import Patient
 
 TOMORROW_VISITS = 10
 SHIFTS = (
-    ("nurse", "Nadia Haddad", "07:00", "15:30"),
-    (None, "Nurse B", "07:00", "15:30"),
-    (None, "Nurse C", "08:00", "16:30"),
-    (None, "Nurse D", "10:30", "19:00"),
-    (None, "Nurse E", "10:30", "19:00"),
+    ("nurse", "Nadia Haddad", "07:00", "15:30", "11:30"),
+    (None, "Nurse B", "07:00", "15:30", "12:00"),
+    (None, "Nurse C", "08:00", "16:30", "12:30"),
+    (None, "Nurse D", "10:30", "19:00", "14:00"),
+    (None, "Nurse E", "10:30", "19:00", "14:30"),
 )
+"""Label, shift and the start of a 30-minute meal break (staggered so that someone can always start
+a patient)."""
 
 
 def load_chairs_demo(time_limit: float = 3.0) -> None:
@@ -35,8 +37,11 @@ def load_chairs_demo(time_limit: float = 3.0) -> None:
         Chair.objects.create(site=center, code=f"B{n}", kind="bed")
     tomorrow = today + dt.timedelta(days=1)
     for date in (today, tomorrow):
-        for username, label, start, end in SHIFTS:
+        for username, label, start, end, pause in SHIFTS:
+            break_start = dt.time.fromisoformat(pause)
             NurseShift.objects.create(
+                break_start=break_start,
+                break_end=(dt.datetime.combine(date, break_start) + dt.timedelta(minutes=30)).time(),
                 site=center,
                 nurse=User.objects.filter(username=username).first() if username else None,
                 label=label,

@@ -42,9 +42,18 @@ class NurseShift(models.Model):
     start = models.TimeField(help_text="site-local")
     end = models.TimeField(help_text="site-local")
     max_patients = models.PositiveSmallIntegerField(default=4)
+    break_start = models.TimeField(null=True, blank=True, help_text="site-local: no one is started during the break")
+    break_end = models.TimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["date", "start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(break_start__isnull=True, break_end__isnull=True)
+                | models.Q(break_end__gt=models.F("break_start")),
+                name="shift_break_both_or_neither",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} {self.date} {self.start:%H:%M}-{self.end:%H:%M}"

@@ -133,7 +133,15 @@ def build_day(
         ),
         nurses=tuple(
             sm.Nurse(
-                id=str(s.pk), shift_start=minute_of(s.start), shift_end=minute_of(s.end), max_patients=s.max_patients
+                id=str(s.pk),
+                shift_start=minute_of(s.start),
+                shift_end=minute_of(s.end),
+                max_patients=s.max_patients,
+                breaks=(
+                    ((minute_of(s.break_start), minute_of(s.break_end)),)
+                    if s.break_start is not None and s.break_end is not None
+                    else ()
+                ),
             )
             for s in shifts
         ),

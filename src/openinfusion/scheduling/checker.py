@@ -121,6 +121,10 @@ def _check_one(
     nurse = nurses.get(s.nurse)
     if nurse is None:
         out.append(Violation("nurse", f"{a.id}: nurse {s.nurse} does not exist", ids))
+    elif a.fixed_start is None and any(
+        s.start < b_end and b_start < s.start + nurse.setup_minutes for b_start, b_end in nurse.breaks
+    ):
+        out.append(Violation("shift", f"{a.id}: setup at {_hhmm(s.start)} falls in {nurse.id}'s break", ids))
     elif a.fixed_start is None and (s.start < nurse.shift_start or s.start + nurse.setup_minutes > nurse.shift_end):
         out.append(
             Violation(

@@ -87,29 +87,32 @@ def _chair(value: object, path: str) -> Chair:
     kind = d.get("kind", "chair")
     if kind not in ("chair", "bed"):
         raise DayJsonError(f"{path}.kind", f'expected "chair" or "bed", got {kind!r}')
-    periods = d.get("unavailable", [])
+    return Chair(
+        id=_str(d["id"], f"{path}.id"),
+        kind="bed" if kind == "bed" else "chair",
+        long_ok=_bool(d.get("long_ok", True), f"{path}.long_ok"),
+        isolation=_bool(d.get("isolation", False), f"{path}.isolation"),
+        unavailable=_periods(d.get("unavailable", []), f"{path}.unavailable"),
+    )
+
+
+def _periods(periods: object, path: str) -> tuple[tuple[int, int], ...]:
     if not isinstance(periods, list):
-        raise DayJsonError(f"{path}.unavailable", "expected a list of [start, end]")
+        raise DayJsonError(path, "expected a list of [start, end]")
     blocks = []
     for i, p in enumerate(periods):
-        where = f"{path}.unavailable[{i}]"
+        where = f"{path}[{i}]"
         if not isinstance(p, list) or len(p) != 2:
             raise DayJsonError(where, "expected [start, end]")
         start, end = _time(p[0], f"{where}[0]"), _time(p[1], f"{where}[1]")
         if end <= start:
             raise DayJsonError(where, "end must be after start")
         blocks.append((start, end))
-    return Chair(
-        id=_str(d["id"], f"{path}.id"),
-        kind="bed" if kind == "bed" else "chair",
-        long_ok=_bool(d.get("long_ok", True), f"{path}.long_ok"),
-        isolation=_bool(d.get("isolation", False), f"{path}.isolation"),
-        unavailable=tuple(blocks),
-    )
+    return tuple(blocks)
 
 
 def _nurse(value: object, path: str) -> Nurse:
-    keys = {"id", "shift_start", "shift_end", "max_patients", "setup_minutes"}
+    keys = {"id", "shift_start", "shift_end", "max_patients", "setup_minutes", "breaks"}
     d = _object(value, path, keys, {"id", "shift_start", "shift_end"})
     nurse = Nurse(
         id=_str(d["id"], f"{path}.id"),
@@ -117,6 +120,7 @@ def _nurse(value: object, path: str) -> Nurse:
         shift_end=_time(d["shift_end"], f"{path}.shift_end"),
         max_patients=_int(d.get("max_patients", 4), f"{path}.max_patients", 1),
         setup_minutes=_int(d.get("setup_minutes", 15), f"{path}.setup_minutes"),
+        breaks=_periods(d.get("breaks", []), f"{path}.breaks"),
     )
     if nurse.shift_end <= nurse.shift_start:
         raise DayJsonError(f"{path}.shift_end", "must be after shift_start")
@@ -250,7 +254,13 @@ def day_to_dict(day: Day) -> dict[str, Any]:
         "opening": format_time(day.opening),
         "closing": format_time(day.closing),
         "chairs": chairs,
-        "nurses": [_plain(n, {"shift_start", "shift_end"}) for n in day.nurses],
+        "nurses": [
+            {
+                **_plain(n, {"shift_start", "shift_end"}),
+                "breaks": [[format_time(s), format_time(e)] for s, e in n.breaks],
+            }
+            for n in day.nurses
+        ],
         "rooms": [_plain(r, set()) for r in day.rooms],
         "appointments": [{k: v for k, v in _plain(a, _TIMES).items() if v is not None} for a in day.appointments],
         "weights": _plain(day.weights, set()),

@@ -61,6 +61,9 @@ class _Board:
             for start, end in chair.unavailable:
                 self.chairs[chair.id].add(start, end)
         self.setups = {n.id: _Timeline() for n in day.nurses}
+        for nurse in day.nurses:
+            for start, end in nurse.breaks:
+                self.setups[nurse.id].add(start, end)
         self.loads = {n.id: _Timeline() for n in day.nurses}
         self.hoods = {r.id: _Timeline() for r in day.rooms}
 

@@ -80,6 +80,10 @@ LONG_OK_SHARE = 0.85
 EARLY_SHIFT = (OPENING, OPENING + 600)
 LATE_SHIFT = (9 * 60, CLOSING)
 EARLY_SHIFT_SHARE = 0.6
+BREAK_MINUTES = 30
+EARLY_BREAKS = (11 * 60 + 30, 12 * 60, 12 * 60 + 30)
+LATE_BREAKS = (13 * 60 + 30, 14 * 60, 14 * 60 + 30)
+"""Each nurse's 30-min meal break, staggered in turn over these starts (no setups then)."""
 MAX_PATIENTS = 4
 SETUP_MINUTES = 15
 LATEST_START = CLOSING - SETUP_MINUTES
@@ -167,9 +171,15 @@ def _nurses(count: int) -> tuple[Nurse, ...]:
             shift_end=(EARLY_SHIFT if i < early else LATE_SHIFT)[1],
             max_patients=MAX_PATIENTS,
             setup_minutes=SETUP_MINUTES,
+            breaks=((_break_start(i, early), _break_start(i, early) + BREAK_MINUTES),),
         )
         for i in range(count)
     )
+
+
+def _break_start(i: int, early: int) -> int:
+    starts = EARLY_BREAKS if i < early else LATE_BREAKS
+    return starts[(i if i < early else i - early) % len(starts)]
 
 
 def _rooms(hoods: int, appointments: tuple[Appointment, ...]) -> tuple[Room, ...]:

@@ -33,6 +33,9 @@ class Nurse:
     shift_end: int
     max_patients: int = 4
     setup_minutes: int = 15
+    breaks: tuple[tuple[int, int], ...] = ()
+    """Half-open [start, end) breaks: the nurse starts no one then (a colleague watches the nurse's
+    patients, so monitoring goes on)."""
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,8 @@ class _Builder:
         for k, members in self.kinds.items():
             m.add_cumulative(chair_intervals[k], [1] * len(chair_intervals[k]), len(members))
         for n in day.nurses:
+            for b_start, b_end in n.breaks:
+                setups[n.id].append(m.new_fixed_size_interval_var(b_start, b_end - b_start, f"break_{n.id}_{b_start}"))
             m.add_no_overlap(setups[n.id])
             m.add_cumulative(loads[n.id], [1] * len(loads[n.id]), v.excess[n.id] + n.max_patients)
         for r in day.rooms:

@@ -112,3 +112,18 @@ def test_a_nurse_sees_the_board_but_cannot_book(centre, day, patient, nurse, sch
     page = response.content.decode()
     assert "Booked" in page and patient.mrn in page and 'id="gantt"' in page
     assert Appointment.objects.get().chair is not None
+
+
+def test_no_one_is_started_by_a_nurse_on_break(centre, day, patients, scheduler):
+    from openinfusion.chairs.models import Appointment, NurseShift
+    from openinfusion.chairs.services import plan_day, zone
+
+    NurseShift.objects.filter(site=centre).update(break_start=dt.time(9), break_end=dt.time(10))
+    for p in patients:
+        visit(centre, p, day, earliest=dt.time(9), latest=dt.time(9, 30), minutes=60)
+    plan_day(centre.pk, day, actor=scheduler, time_limit=2)
+    for a in Appointment.objects.filter(site=centre, date=day):
+        start = a.planned_start.astimezone(zone(centre)).time()
+        setup_end = (dt.datetime.combine(day, start) + dt.timedelta(minutes=15)).time()
+        assert setup_end <= dt.time(9) or start >= dt.time(10), f"{a.patient.mrn} started at {start}"
+    assert stored_violations(centre, day) == []
