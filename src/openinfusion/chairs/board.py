@@ -209,7 +209,7 @@ def _blue(share: float) -> str:
 
 
 def pharmacy_svg(
-    appointments: list[Appointment], prep_minutes: int, date: dt.date, opening: int, closing: int
+    appointments: list[Appointment], prep_minutes: dict[int, int], date: dt.date, opening: int, closing: int
 ) -> SafeString:
     """The compounding queue over the day: one lane per hood in use in each clean room, a bar per
     planned preparation (green, red when it ends after the chair time) and a tick at the chair time
@@ -218,11 +218,12 @@ def pharmacy_svg(
     for a in appointments:
         if a.planned_prep_start is not None and a.planned_start is not None:
             start = local_minute(a.planned_prep_start, date, a.site)
+            minutes = prep_minutes.get(a.order_id or 0, 0)
             items.append(
                 (
                     a.planned_prep_room or "?",
                     start,
-                    start + prep_minutes,
+                    start + minutes,
                     local_minute(a.planned_start, date, a.site),
                     a,
                 )

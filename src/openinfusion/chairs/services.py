@@ -43,6 +43,10 @@ from openinfusion.scheduling.solver import SolverOptions, solve_day
 
 DEFAULT_HOODS = 2
 DEFAULT_PREP_MINUTES = 20
+"""Compounding minutes of a dose whose preparation is not planned yet."""
+PREP_SETUP_MINUTES, PREP_MINUTES_PER_STEP, PREP_HAZARDOUS_MINUTES = 10, 3, 10
+"""[assumption] Minutes of a planned preparation: set-up, each step of its plan (scan, draw, weigh,
+inject), and the extra for a hazardous drug (gowning, closed-system transfer device)."""
 DEFAULT_OPENING = 7 * 60
 DEFAULT_CLOSING = 19 * 60
 ACTIVE_PREPARATION = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS)
@@ -114,8 +118,8 @@ def build_day(
         for loc in Location.objects.filter(site=site, kind__in=("hazardous_buffer", "clean_room")).order_by("code")
     )
     has_hazardous_room = any(r.hazardous for r in rooms)
-    made = _orders_with_dose_made([a.order_id for a in appointments if a.order_id is not None])
-    items = [_appointment(a, date, site, rooms, has_hazardous_room, made, now) for a in appointments]
+    minutes = compounding_minutes([a.order_id for a in appointments if a.order_id is not None])
+    items = [_appointment(a, date, site, rooms, has_hazardous_room, minutes, now) for a in appointments]
     opening = min([DEFAULT_OPENING, *(minute_of(s.start) for s in shifts)])
     closing = max([DEFAULT_CLOSING, *(minute_of(s.end) for s in shifts)])
     return sm.Day(
@@ -150,13 +154,23 @@ def build_day(
     )
 
 
-def _orders_with_dose_made(order_ids: list[int]) -> set[int]:
-    """Orders whose dose is being made or is made: the plan books no compounding time for them."""
-    return set(
+def compounding_minutes(order_ids: list[int]) -> dict[int, int]:
+    """Clean-room minutes still to book per order: 0 once the dose is being made or is made; for a
+    planned preparation, from its plan (set-up, steps, hazardous handling); else the default."""
+    minutes = dict.fromkeys(order_ids, DEFAULT_PREP_MINUTES)
+    preparations = (
         Preparation.objects.filter(order_id__in=order_ids)
-        .exclude(status__in=(PreparationStatus.PLANNED, PreparationStatus.REJECTED, PreparationStatus.CANCELLED))
-        .values_list("order_id", flat=True)
+        .exclude(status__in=(PreparationStatus.REJECTED, PreparationStatus.CANCELLED))
+        .select_related("order__drug")
+        .order_by("id")
     )
+    for p in preparations:
+        if p.status != PreparationStatus.PLANNED:
+            minutes[p.order_id] = 0
+        elif minutes[p.order_id]:
+            hazardous = PREP_HAZARDOUS_MINUTES if p.order.drug.hazardous else 0
+            minutes[p.order_id] = PREP_SETUP_MINUTES + PREP_MINUTES_PER_STEP * len(p.plan.get("steps", [])) + hazardous
+    return minutes
 
 
 def _appointment(
@@ -165,7 +179,7 @@ def _appointment(
     site: Site,
     rooms: tuple[sm.Room, ...],
     has_hazardous_room: bool,
-    made: set[int],
+    compounding: dict[int, int],
     now: int | None,
 ) -> sm.Appointment:
     order = a.order
@@ -178,7 +192,7 @@ def _appointment(
         patient=a.patient.mrn,
         regimen=order.drug.display_name if order is not None else "",
         chair_minutes=a.duration_minutes,
-        prep_minutes=DEFAULT_PREP_MINUTES if rooms and order is not None and order.pk not in made else 0,
+        prep_minutes=compounding.get(order.pk, 0) if rooms and order is not None else 0,
         hazardous=bool(order is not None and order.drug.hazardous and has_hazardous_room),
         earliest=earliest,
         latest=latest,
@@ -232,7 +246,7 @@ def _previous(appointments: list[Appointment], date: dt.date, site: Site) -> dic
                 nurse=str(a.nurse_id),
                 prep_start=prep,
                 prep_room=a.planned_prep_room or None if prep is not None else None,
-                ready_at=prep + DEFAULT_PREP_MINUTES if prep is not None else None,
+                ready_at=None,  # re-derived from the dose's compounding minutes when the plan is kept
                 arrival=local_minute(a.planned_arrival, date, site) if a.planned_arrival is not None else None,
             )
     return kept

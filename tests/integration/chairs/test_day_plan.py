@@ -127,3 +127,21 @@ def test_no_one_is_started_by_a_nurse_on_break(centre, day, patients, scheduler)
         setup_end = (dt.datetime.combine(day, start) + dt.timedelta(minutes=15)).time()
         assert setup_end <= dt.time(9) or start >= dt.time(10), f"{a.patient.mrn} started at {start}"
     assert stored_violations(centre, day) == []
+
+
+def test_clean_room_time_comes_from_the_planned_preparation(centre, day, patient, prescriber, pharmacist, scheduler):
+    from openinfusion.chairs import services
+    from openinfusion.compounding import services as compounding
+
+    order = verified_order(patient, prescriber, pharmacist)
+    assert services.compounding_minutes([order.pk]) == {order.pk: services.DEFAULT_PREP_MINUTES}
+    preparation = compounding.plan_preparation(order.pk, actor=pharmacist)
+    minutes = services.compounding_minutes([order.pk])[order.pk]
+    # oxaliplatin is hazardous: set-up, each step of the plan, and the hazardous handling
+    assert minutes == 10 + 3 * len(preparation.plan["steps"]) + 10
+    booked = visit(centre, patient, day, order=order, earliest=dt.time(9), latest=dt.time(10))
+    services.plan_day(centre.pk, day, actor=scheduler, time_limit=2)
+    booked.refresh_from_db()
+    assert booked.planned_prep_start + dt.timedelta(minutes=minutes) <= booked.planned_start
+    assert booked.planned_prep_room  # the hazardous buffer room
+    assert stored_violations(centre, day) == []

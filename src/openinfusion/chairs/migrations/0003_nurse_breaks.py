@@ -5,26 +5,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_roles'),
-        ('chairs', '0002_day_events'),
+        ("accounts", "0002_roles"),
+        ("chairs", "0002_day_events"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='nurseshift',
-            name='break_end',
+            model_name="nurseshift",
+            name="break_end",
             field=models.TimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='nurseshift',
-            name='break_start',
-            field=models.TimeField(blank=True, help_text='site-local: no one is started during the break', null=True),
+            model_name="nurseshift",
+            name="break_start",
+            field=models.TimeField(blank=True, help_text="site-local: no one is started during the break", null=True),
         ),
         migrations.AddConstraint(
-            model_name='nurseshift',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('break_end__isnull', True), ('break_start__isnull', True)), ('break_end__gt', models.F('break_start')), _connector='OR'), name='shift_break_both_or_neither'),
+            model_name="nurseshift",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("break_end__isnull", True), ("break_start__isnull", True)),
+                    ("break_end__gt", models.F("break_start")),
+                    _connector="OR",
+                ),
+                name="shift_break_both_or_neither",
+            ),
         ),
     ]
