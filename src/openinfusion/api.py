@@ -148,6 +148,7 @@ def _register_routers() -> None:
     from openinfusion.accounts.api import router as accounts_router
     from openinfusion.administration.api import router as administration_router
     from openinfusion.audit.api import router as audit_router
+    from openinfusion.chairs.api import router as chairs_router
     from openinfusion.compounding.api import router as compounding_router
     from openinfusion.formulary.api import router as formulary_router
     from openinfusion.inventory.api import router as inventory_router
@@ -162,6 +163,7 @@ def _register_routers() -> None:
     api.add_router("/", orders_router)
     api.add_router("/compounding", compounding_router)
     api.add_router("/administration", administration_router)
+    api.add_router("/schedule", chairs_router)
 
 
 @api.get("/version", operation_id="get_version", auth=allow(Action.PUBLIC))

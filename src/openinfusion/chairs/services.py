@@ -89,6 +89,20 @@ def _site(actor: User, site_id: int) -> Site:
     return site
 
 
+def site_for(user: User, code: str | None) -> Site:
+    """One of the user's sites by code; without a code, their first infusion centre."""
+    sites = Site.objects.filter(pk__in=user.site_ids())
+    if code:
+        site = sites.filter(code=code).first()
+        if site is None:
+            raise NotFound("No such site among yours.", code="UNKNOWN_SITE")
+        return site
+    site = sites.filter(kind="infusion_center").order_by("code").first() or sites.order_by("code").first()
+    if site is None:
+        raise NotFound("You work at no site.", code="UNKNOWN_SITE")
+    return site
+
+
 def day_rows(site: Site, date: dt.date) -> tuple[list[Chair], list[NurseShift], list[Appointment]]:
     chairs = list(Chair.objects.filter(site=site, active=True).order_by("code"))
     shifts = list(NurseShift.objects.filter(site=site, date=date).order_by("start", "id"))

@@ -32,17 +32,7 @@ METRICS = (
 )
 
 
-def _site(user: User, code: str | None) -> Site:
-    sites = Site.objects.filter(pk__in=user.site_ids())
-    if code:
-        site = sites.filter(code=code).first()
-        if site is None:
-            raise NotFound("No such site among yours.", code="UNKNOWN_SITE")
-        return site
-    site = sites.filter(kind="infusion_center").order_by("code").first() or sites.order_by("code").first()
-    if site is None:
-        raise NotFound("You work at no site.", code="UNKNOWN_SITE")
-    return site
+_site = services.site_for
 
 
 def _date(text: str | None, site: Site) -> dt.date:
