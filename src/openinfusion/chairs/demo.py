@@ -1,4 +1,4 @@
-"""Demo days at the infusion center: 20 places (18 chairs, 2 beds), 5 nurse shifts today and
+"""Demo days at the infusion center: 40 places (36 chairs, 4 beds), 5 nurse shifts today and
 tomorrow, one visit per patient with orders today, and tomorrow's first bookings (visits without a
 dose yet: hydration, iron, follow-up), both days planned by the optimiser."""
 
@@ -31,9 +31,9 @@ def load_chairs_demo(time_limit: float = 3.0) -> None:
     if center is None or Chair.objects.filter(site=center).exists():
         return
     today = dt.datetime.now(zone(center)).date()
-    for n in range(1, 19):
-        Chair.objects.create(site=center, code=f"C{n:02d}", long_ok=n <= 12, isolation=n == 18)
-    for n in range(1, 3):
+    for n in range(1, 37):
+        Chair.objects.create(site=center, code=f"C{n:02d}", long_ok=n <= 28, isolation=n == 36)
+    for n in range(1, 5):
         Chair.objects.create(site=center, code=f"B{n}", kind="bed")
     tomorrow = today + dt.timedelta(days=1)
     for date in (today, tomorrow):

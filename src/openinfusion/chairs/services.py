@@ -279,6 +279,9 @@ def now_minute(site: Site, date: dt.date, now: dt.datetime | None = None) -> int
 def _plan(
     site: Site, date: dt.date, actor: User | None, time_limit: float, replan: bool, now: int | None = None
 ) -> DayPlan:
+    # one plan at a time per site: a plan is computed from every row of the day and rewrites them all,
+    # so two schedulers planning at once must not interleave (the second plans from the first's result)
+    Site.objects.select_for_update().filter(pk=site.pk).first()
     chairs, shifts, appointments = day_rows(site, date)
     day = build_day(site, date, chairs, shifts, appointments, now)
     previous = _previous(appointments, date, site) if replan else {}
@@ -449,7 +452,7 @@ class Recorded:
 def _visit(actor: User, appointment_id: int) -> Appointment:
     check(actor, Action.MANAGE_SCHEDULE)
     appointment = (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))
         .filter(pk=appointment_id, site__in=actor.site_ids())
         .select_related("site", "patient", "chair")
         .first()

@@ -1,0 +1,56 @@
+"""Two schedulers booking add-ons into the same day at the same moment: each plan is computed from
+the other's committed result (plans are serialised per site, and every audited transition also
+waits for the audit chain's head), so both visits end up planned and the
+stored day passes the independent checker — no two visits share a chair at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import close_old_connections, connection
+from tests.integration.chairs.conftest import stored_violations, visit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_add_ons_booked_at_once_are_both_planned_without_overlap(
+    flushable_audit, centre, day, patients, scheduler, make_user
+):
+    from openinfusion.chairs.models import Appointment
+    from openinfusion.chairs.services import book_appointment, plan_day
+
+    for p in patients[2:]:
+        visit(centre, p, day, earliest=dt.time(8), latest=dt.time(9), minutes=240)
+    plan_day(centre.pk, day, actor=scheduler, time_limit=1)
+    schedulers = [scheduler, make_user("scheduler-2", "scheduler")]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def book(n: int) -> None:
+        try:
+            barrier.wait()
+            book_appointment(
+                centre.pk,
+                actor=schedulers[n],
+                mrn=patients[n].mrn,
+                date=day,
+                earliest=dt.time(9),
+                latest=dt.time(9),
+                duration_minutes=120,
+                time_limit=1,
+            )
+        except BaseException as error:  # re-raised in the test thread
+            errors.append(error)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=book, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert Appointment.objects.filter(site=centre, date=day, add_on=True, planned_start__isnull=False).count() == 2
+    assert stored_violations(centre, day) == []
