@@ -14,12 +14,15 @@ from tests.e2e.test_shell_journeys import sign_in
 def test_a_scheduler_books_an_add_on_from_the_best_slots_and_the_board_replans(page):
     tomorrow = dt.datetime.now(ZoneInfo("America/New_York")).date() + dt.timedelta(days=1)
     sign_in(page, "scheduler")
+    page.goto("/schedule/?site=infusion-center")  # today: patients with doses, some not booked tomorrow
+    today = {row.get_attribute("data-mrn") for row in page.locator("#appointments tbody tr[data-mrn]").all()}
     page.goto(f"/schedule/?site=infusion-center&date={tomorrow.isoformat()}")
     boxes = page.locator("#gantt g.appt-box")
     expect(boxes).to_have_count(10)
     for picture in ("#occupancy", "#nurse-load", "#pharmacy"):
         expect(page.locator(picture)).to_be_visible()
-    mrn = page.locator("#appointments tbody tr").first.get_attribute("data-mrn")
+    booked = {row.get_attribute("data-mrn") for row in page.locator("#appointments tbody tr[data-mrn]").all()}
+    mrn = sorted(today - booked)[0]  # the patient has no visit tomorrow yet
 
     form = page.locator("#find-slots")
     form.get_by_label("Patient MRN").fill(mrn)

@@ -1,6 +1,6 @@
 """API operations for the infusion centre's schedule (operation ids are a contract): get_day,
-plan_day, offer_slots, book_appointment, record_arrival, seat_patient, delay_dose, move_appointment,
-cancel_appointment, chair_out_of_service."""
+plan_day, offer_slots, book_appointment, record_arrival, seat_patient, finish_visit, delay_dose,
+move_appointment, cancel_appointment, chair_out_of_service."""
 
 from __future__ import annotations
 
@@ -194,6 +194,16 @@ def book_appointment(request: HttpRequest, payload: BookIn) -> Status[Appointmen
 )
 def record_arrival(request: HttpRequest, appointment_id: int) -> RecordedOut:
     return recorded_out(services.record_arrival(appointment_id, actor=actor(request)))
+
+
+@router.post(
+    "/appointments/{appointment_id}/finish",
+    response=RecordedOut,
+    operation_id="finish_visit",
+    auth=allow(Action.MANAGE_SCHEDULE),
+)
+def finish_visit(request: HttpRequest, appointment_id: int) -> RecordedOut:
+    return recorded_out(services.finish_visit(appointment_id, actor=actor(request)))
 
 
 @router.post(

@@ -17,6 +17,7 @@ COLOURS = {
     "booked": "#4a7fb5",
     "arrived": "#3c9a5f",
     "in_chair": "#1f5f3a",
+    "done": "#1f5f3a",
     "add_on": "#d08a2c",
     "cancelled": "#aaaaaa",
 }

@@ -63,6 +63,7 @@ class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
     ARRIVED = "arrived", "Arrived"
     IN_CHAIR = "in_chair", "In the chair"
+    DONE = "done", "Finished"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -86,6 +87,7 @@ class Appointment(models.Model):
     planned_prep_room = models.CharField(max_length=40, blank=True)
     arrived_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True, help_text="seated and infusion started")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="left the chair")
     dose_ready_not_before = models.DateTimeField(
         null=True, blank=True, help_text="the pharmacy's word that the dose is delayed until then"
     )

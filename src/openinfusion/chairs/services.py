@@ -65,14 +65,18 @@ def minute_of(value: dt.time) -> int:
 
 
 def local_minute(moment: dt.datetime, date: dt.date, site: Site) -> int:
-    """Minutes since the site-local midnight of ``date`` (negative: the day before)."""
-    midnight = dt.datetime.combine(date, dt.time(0), tzinfo=zone(site))
-    return int((moment - midnight).total_seconds() // 60)
+    """The site's wall-clock minute of ``moment`` counted from the midnight of ``date`` (negative:
+    the day before). Wall clock, not elapsed time: on a daylight-saving day 11:00 is minute 660, as
+    the patient's window and the nurses' shifts are."""
+    local = moment.astimezone(zone(site))
+    return (local.date() - date).days * 24 * 60 + local.hour * 60 + local.minute
 
 
 def moment_of(minute: int, date: dt.date, site: Site) -> dt.datetime:
-    midnight = dt.datetime.combine(date, dt.time(0), tzinfo=zone(site))
-    return midnight + dt.timedelta(minutes=minute)
+    """The moment at the site's wall-clock ``minute`` of ``date`` (the inverse of ``local_minute``)."""
+    days, rest = divmod(minute, 24 * 60)
+    wall = dt.datetime.combine(date + dt.timedelta(days=days), dt.time(rest // 60, rest % 60))
+    return wall.replace(tzinfo=zone(site))
 
 
 def parse_time(text: str, what: str) -> dt.time:
@@ -87,6 +91,12 @@ def _site(actor: User, site_id: int) -> Site:
     if site is None:
         raise NotFound("No such site among yours.", code="UNKNOWN_SITE")
     return site
+
+
+def _lock(site: Site) -> None:
+    """Every change to a site's schedule takes this lock first (then the appointment's, then the
+    audit chain's), so plans never interleave and planners and events never deadlock."""
+    Site.objects.select_for_update().filter(pk=site.pk).first()
 
 
 def site_for(user: User, code: str | None) -> Site:
@@ -132,6 +142,7 @@ def build_day(
         for loc in Location.objects.filter(site=site, kind__in=("hazardous_buffer", "clean_room")).order_by("code")
     )
     has_hazardous_room = any(r.hazardous for r in rooms)
+    appointments = [a for a in appointments if a.status != AppointmentStatus.DONE]  # their chairs are free
     minutes = compounding_minutes([a.order_id for a in appointments if a.order_id is not None])
     items = [_appointment(a, date, site, rooms, has_hazardous_room, minutes, now) for a in appointments]
     opening = min([DEFAULT_OPENING, *(minute_of(s.start) for s in shifts)])
@@ -223,6 +234,7 @@ def _appointment(
         return dataclasses.replace(
             item,
             book_arrival=False,
+            arrival=local_minute(a.arrived_at, date, site) if a.arrived_at is not None else None,
             prep_minutes=0,
             fixed_start=local_minute(a.started_at, date, site),
             fixed_chair=str(a.chair_id),
@@ -251,7 +263,12 @@ def _outages(chair: Chair, date: dt.date, site: Site) -> tuple[tuple[int, int], 
 def _previous(appointments: list[Appointment], date: dt.date, site: Site) -> dict[str, sm.Assignment]:
     kept = {}
     for a in appointments:
-        if a.planned_start is not None and a.chair_id is not None and a.nurse_id is not None:
+        if (
+            a.status != AppointmentStatus.DONE
+            and a.planned_start is not None
+            and a.chair_id is not None
+            and a.nurse_id is not None
+        ):
             prep = local_minute(a.planned_prep_start, date, site) if a.planned_prep_start is not None else None
             kept[str(a.pk)] = sm.Assignment(
                 appointment_id=str(a.pk),
@@ -279,9 +296,8 @@ def now_minute(site: Site, date: dt.date, now: dt.datetime | None = None) -> int
 def _plan(
     site: Site, date: dt.date, actor: User | None, time_limit: float, replan: bool, now: int | None = None
 ) -> DayPlan:
-    # one plan at a time per site: a plan is computed from every row of the day and rewrites them all,
-    # so two schedulers planning at once must not interleave (the second plans from the first's result)
-    Site.objects.select_for_update().filter(pk=site.pk).first()
+    # a plan is computed from every row of the day and rewrites them all: one at a time per site
+    _lock(site)
     chairs, shifts, appointments = day_rows(site, date)
     day = build_day(site, date, chairs, shifts, appointments, now)
     previous = _previous(appointments, date, site) if replan else {}
@@ -300,6 +316,8 @@ def _plan(
     by_id = schedule.by_id()
     moved = 0
     for a in appointments:
+        if a.status == AppointmentStatus.DONE:
+            continue
         assignment = by_id[str(a.pk)]
         start = moment_of(assignment.start, date, site)
         arrival = moment_of(sm.arrival_of(day.appointment(str(a.pk)), assignment), date, site)
@@ -370,15 +388,27 @@ def _replan_after_fact(site: Site, date: dt.date, actor: User, now: dt.datetime 
 
 
 @audited("chairs:day:plan")
-def plan_day(site_id: int, date: dt.date, *, actor: User, time_limit: float = 5.0, replan: bool = False) -> DayPlan:
-    """Plan (or re-plan) a site's day and store it; refuse, changing nothing, if it is infeasible."""
+def plan_day(
+    site_id: int, date: dt.date, *, actor: User, time_limit: float = 5.0, now: dt.datetime | None = None
+) -> DayPlan:
+    """Plan a site's day and store it; refuse, changing nothing, if it is infeasible. Before the day
+    every appointment time is open; once the day has begun it is re-planned from the records
+    (arrivals, seated patients and times already told are kept; nothing is planned before now)."""
     check(actor, Action.MANAGE_SCHEDULE)
-    return _plan(_site(actor, site_id), date, actor, time_limit, replan)
+    site = _site(actor, site_id)
+    _lock(site)
+    moment = now_minute(site, date, now)
+    if moment >= 24 * 60:
+        raise Conflict(f"{date:%Y-%m-%d} is over: its plan is kept as it was.", code="DAY_OVER")
+    if moment >= 0:
+        return _plan(site, date, actor, time_limit, True, moment)
+    return _plan(site, date, actor, time_limit, False)
 
 
 def plan_day_as_system(site: Site, date: dt.date, time_limit: float = 5.0) -> DayPlan:
-    """Planning without a person (the demo loader)."""
-    return _plan(site, date, None, time_limit, False)
+    """Planning without a person (the demo loader), as one transaction."""
+    with transaction.atomic():
+        return _plan(site, date, None, time_limit, False)
 
 
 @audited("chairs:appointment:book")
@@ -399,13 +429,24 @@ def book_appointment(
     """Book an add-on visit and re-plan the day around it; refused (nothing booked) if it cannot fit."""
     check(actor, Action.MANAGE_SCHEDULE)
     site = _site(actor, site_id)
+    _lock(site)
     patient = Patient.objects.filter(site=site, mrn=mrn.strip()).first()
     if patient is None:
         raise NotFound(f"No patient with MRN {mrn.strip()!r} at {site.name}.", code="UNKNOWN_PATIENT")
     if duration_minutes <= 0 or duration_minutes > 12 * 60:
         raise InvalidInput("The duration must be between 1 minute and 12 hours.", code="INVALID_INPUT")
-    if latest < earliest:
-        raise InvalidInput("The window ends before it starts.", code="INVALID_INPUT")
+    _window_ahead(site, date, earliest, latest, now)
+    existing = (
+        Appointment.objects.filter(site=site, patient=patient, date=date)
+        .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.DONE))
+        .first()
+    )
+    if existing is not None:
+        told = f" (told {existing.planned_arrival.astimezone(zone(site)):%H:%M})" if existing.planned_arrival else ""
+        raise Conflict(
+            f"{patient.mrn} already has a visit on {date:%Y-%m-%d}{told}: move that visit instead of booking another.",
+            code="ALREADY_BOOKED",
+        )
     order = None
     if order_id is not None:
         order = patient.orders.filter(pk=order_id).first()
@@ -449,19 +490,42 @@ class Recorded:
     warning: str = ""
 
 
+def _window_ahead(site: Site, date: dt.date, earliest: dt.time, latest: dt.time, now: dt.datetime | None) -> None:
+    if latest < earliest:
+        raise InvalidInput("The window ends before it starts.", code="INVALID_INPUT")
+    if minute_of(latest) < now_minute(site, date, now):
+        raise InvalidInput(
+            f"The window ends at {latest:%H:%M} on {date:%Y-%m-%d}, which has passed: offer a later time.",
+            code="WINDOW_PASSED",
+        )
+
+
 def _visit(actor: User, appointment_id: int) -> Appointment:
+    """The visit, locked after its site's schedule; cancelled and finished visits take no events."""
     check(actor, Action.MANAGE_SCHEDULE)
-    appointment = (
-        Appointment.objects.select_for_update(of=("self",))
-        .filter(pk=appointment_id, site__in=actor.site_ids())
-        .select_related("site", "patient", "chair")
-        .first()
-    )
-    if appointment is None:
+    found = Appointment.objects.filter(pk=appointment_id, site__in=actor.site_ids()).select_related("site").first()
+    if found is None:
         raise NotFound("No such appointment at your sites.", code="UNKNOWN_APPOINTMENT")
-    if appointment.status == AppointmentStatus.CANCELLED:
-        raise Conflict(f"The visit of {appointment.patient.mrn} is cancelled.", code="ALREADY_CANCELLED")
+    _lock(found.site)
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",)).select_related("site", "patient", "chair").get(pk=found.pk)
+    )
+    if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.DONE):
+        raise Conflict(
+            f"The visit of {appointment.patient.mrn} is {appointment.get_status_display().lower()}.",
+            code="VISIT_CLOSED",
+        )
     return appointment
+
+
+def _on_its_day(appointment: Appointment, moment: dt.datetime) -> None:
+    """Arrivals and seating happen on the visit's own day (site time)."""
+    today = moment.astimezone(zone(appointment.site)).date()
+    if today != appointment.date:
+        raise Conflict(
+            f"The visit of {appointment.patient.mrn} is on {appointment.date:%Y-%m-%d}, not today ({today:%Y-%m-%d}).",
+            code="NOT_TODAY",
+        )
 
 
 def _not_started(appointment: Appointment) -> None:
@@ -476,9 +540,16 @@ def _not_started(appointment: Appointment) -> None:
 def cancel_appointment(
     appointment_id: int, *, actor: User, reason: str = "", now: dt.datetime | None = None
 ) -> Recorded:
-    """Cancel a visit that has not started and re-plan the rest of the day."""
+    """Cancel a visit that has not started (say why) and re-plan the rest of the day."""
     appointment = _visit(actor, appointment_id)
     _not_started(appointment)
+    if not reason.strip():
+        raise InvalidInput("Say why the visit is cancelled (e.g. the patient is unwell).", code="REASON_REQUIRED")
+    before = {
+        "status": appointment.status,
+        "planned_start": appointment.planned_start.isoformat() if appointment.planned_start else None,
+        "chair": appointment.chair.code if appointment.chair else None,
+    }
     appointment.status = AppointmentStatus.CANCELLED
     appointment.planned_start = None
     appointment.planned_prep_start = None
@@ -491,6 +562,8 @@ def cancel_appointment(
         entity=appointment,
         site=appointment.site,
         patient_id=appointment.patient_id,
+        before=before,
+        after={"status": AppointmentStatus.CANCELLED},
         reason=reason,
     )
     return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
@@ -508,6 +581,7 @@ def record_arrival(appointment_id: int, *, actor: User, now: dt.datetime | None 
             else f"{appointment.patient.mrn} cannot check in now ({appointment.get_status_display()}).",
             code="ALREADY_ARRIVED",
         )
+    _on_its_day(appointment, now or timezone.now())
     appointment.status = AppointmentStatus.ARRIVED
     appointment.arrived_at = now or timezone.now()
     appointment.save(update_fields=["status", "arrived_at"])
@@ -531,33 +605,98 @@ def seat_patient(appointment_id: int, *, actor: User, now: dt.datetime | None = 
     if appointment.chair_id is None or appointment.nurse_id is None:
         raise Conflict(f"{appointment.patient.mrn} has no planned chair yet: plan the day first.", code="NOT_PLANNED")
     moment = now or timezone.now()
-    occupied = (
-        Appointment.objects.filter(
-            chair_id=appointment.chair_id, date=appointment.date, status=AppointmentStatus.IN_CHAIR
-        )
+    _on_its_day(appointment, moment)
+    site = appointment.site
+    chair = appointment.chair.code if appointment.chair else ""
+    seated = list(
+        Appointment.objects.filter(site=site, date=appointment.date, status=AppointmentStatus.IN_CHAIR)
         .exclude(pk=appointment.pk)
         .select_related("patient")
     )
-    for other in occupied:
+    for other in seated:
         free_at = other.started_at + dt.timedelta(minutes=other.duration_minutes) if other.started_at else moment
-        if free_at > moment:
+        if other.chair_id == appointment.chair_id and free_at > moment:
             raise Conflict(
-                f"Chair {appointment.chair.code if appointment.chair else ''} still holds {other.patient.mrn}"
-                f" until {free_at.astimezone(zone(appointment.site)):%H:%M}: re-plan, or seat the patient when it is"
-                " free.",
+                f"Chair {chair} still holds {other.patient.mrn} until {free_at.astimezone(zone(site)):%H:%M}:"
+                " re-plan, or seat the patient when it is free.",
                 code="CHAIR_OCCUPIED",
             )
+    if ChairOutage.objects.filter(chair_id=appointment.chair_id, start__lte=moment, end__gt=moment).exists():
+        raise Conflict(
+            f"Chair {chair} is out of service now: re-plan to give the patient another chair.", code="CHAIR_OUT"
+        )
+    nurse = _nurse_free_to_start(appointment, seated, moment)
+    if nurse is None:
+        raise Conflict(
+            f"No nurse on shift can start {appointment.patient.mrn} now (setting up someone else, on a break, or"
+            " watching as many patients as allowed): wait a few minutes or re-plan.",
+            code="NO_NURSE_FREE",
+        )
+    appointment.nurse = nurse
     appointment.status = AppointmentStatus.IN_CHAIR
     appointment.arrived_at = appointment.arrived_at or moment
     appointment.started_at = moment
-    appointment.save(update_fields=["status", "arrived_at", "started_at"])
+    appointment.save(update_fields=["status", "arrived_at", "started_at", "nurse"])
     record(
         "chairs:appointment:seated",
         actor=actor,
         entity=appointment,
         site=appointment.site,
         patient_id=appointment.patient_id,
-        after={"started_at": moment.isoformat(), "chair": appointment.chair_id},
+        after={"started_at": moment.isoformat(), "chair": chair, "nurse": appointment.nurse.label},
+    )
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+
+
+def _on_break(shift: NurseShift, start: int, end: int) -> bool:
+    if shift.break_start is None or shift.break_end is None:
+        return False
+    return start < minute_of(shift.break_end) and minute_of(shift.break_start) < end
+
+
+def _nurse_free_to_start(appointment: Appointment, seated: list[Appointment], moment: dt.datetime) -> NurseShift | None:
+    """The planned nurse if free to start the patient at ``moment``, else the first free one on
+    shift: inside the shift and not on a break for the whole setup, no other setup under way, fewer
+    patients than allowed."""
+    site, date = appointment.site, appointment.date
+    minute = local_minute(moment, date, site)
+    shifts = sorted(
+        NurseShift.objects.filter(site=site, date=date), key=lambda s: (s.pk != appointment.nurse_id, s.start, s.pk)
+    )
+    for shift in shifts:
+        setup = 15
+        if minute < minute_of(shift.start) or minute + setup > minute_of(shift.end):
+            continue
+        if _on_break(shift, minute, minute + setup):
+            continue
+        mine = [o for o in seated if o.nurse_id == shift.pk and o.started_at is not None]
+        starts = [local_minute(o.started_at, date, site) for o in mine if o.started_at is not None]
+        if any(s < minute + setup and minute < s + setup for s in starts):
+            continue
+        running = sum(1 for o, s in zip(mine, starts, strict=True) if s <= minute < s + o.duration_minutes)
+        if running < shift.max_patients:
+            return shift
+    return None
+
+
+@audited("chairs:appointment:finish")
+def finish_visit(appointment_id: int, *, actor: User, now: dt.datetime | None = None) -> Recorded:
+    """The infusion is over and the patient has left the chair (early or late): the chair and the
+    nurse are free from now, and the rest of the day is re-planned."""
+    appointment = _visit(actor, appointment_id)
+    if appointment.status != AppointmentStatus.IN_CHAIR:
+        raise Conflict(f"{appointment.patient.mrn} is not in a chair.", code="NOT_IN_CHAIR")
+    moment = now or timezone.now()
+    appointment.status = AppointmentStatus.DONE
+    appointment.finished_at = moment
+    appointment.save(update_fields=["status", "finished_at"])
+    record(
+        "chairs:appointment:finished",
+        actor=actor,
+        entity=appointment,
+        site=appointment.site,
+        patient_id=appointment.patient_id,
+        after={"finished_at": moment.isoformat()},
     )
     return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
 
@@ -598,8 +737,12 @@ def move_appointment(
     """Give a visit a new window and re-plan; refused (nothing moved) if the day cannot take it."""
     appointment = _visit(actor, appointment_id)
     _not_started(appointment)
-    if latest < earliest:
-        raise InvalidInput("The window ends before it starts.", code="INVALID_INPUT")
+    if appointment.arrived_at is not None:
+        raise Conflict(
+            f"{appointment.patient.mrn} is already here: seat the patient or cancel the visit instead of moving it.",
+            code="ALREADY_ARRIVED",
+        )
+    _window_ahead(appointment.site, appointment.date, earliest, latest, now)
     before = {"earliest": f"{appointment.earliest:%H:%M}", "latest": f"{appointment.latest:%H:%M}"}
     appointment.earliest, appointment.latest = earliest, latest
     appointment.planned_arrival = None  # the patient is told the new time the re-plan books
@@ -641,6 +784,7 @@ def chair_out_of_service(
     if not reason.strip():
         raise InvalidInput("Say why the chair is out of service.", code="REASON_REQUIRED")
     site = chair.site
+    _lock(site)
     begins, ends = moment_of(minute_of(start), date, site), moment_of(minute_of(end), date, site)
     for seated in Appointment.objects.filter(chair=chair, date=date, status=AppointmentStatus.IN_CHAIR):
         if seated.started_at is not None:

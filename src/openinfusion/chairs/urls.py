@@ -11,6 +11,7 @@ urlpatterns = [
     path("appointments/<int:appointment_id>/cancel", views.cancel, name="cancel"),
     path("appointments/<int:appointment_id>/arrive", views.arrive, name="arrive"),
     path("appointments/<int:appointment_id>/seat", views.seat, name="seat"),
+    path("appointments/<int:appointment_id>/finish", views.finish, name="finish"),
     path("appointments/<int:appointment_id>/delay", views.delay, name="delay"),
     path("appointments/<int:appointment_id>/move", views.move, name="move"),
 ]

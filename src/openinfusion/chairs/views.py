@@ -216,6 +216,16 @@ def cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 
 @requires(Action.MANAGE_SCHEDULE, methods=("POST",))
+def finish(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _visit_event(
+        request,
+        appointment_id,
+        lambda me: services.finish_visit(appointment_id, actor=me),
+        "{mrn} has left the chair; the day was re-planned.",
+    )
+
+
+@requires(Action.MANAGE_SCHEDULE, methods=("POST",))
 def arrive(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return _visit_event(
         request,

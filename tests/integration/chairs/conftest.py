@@ -96,6 +96,8 @@ def stored_violations(site, day, now: dt.datetime | None = None) -> list[str]:
     model = services.build_day(site, day, chairs, shifts, appointments, minute)
     assignments = []
     for a in appointments:
+        if a.status == "done":
+            continue
         if a.planned_start is None or a.chair_id is None or a.nurse_id is None:
             return [f"{a.patient.mrn} has no plan"]
         prep = services.local_minute(a.planned_prep_start, day, site) if a.planned_prep_start else None

@@ -24,6 +24,10 @@ def planned(centre, day, patients, scheduler):
     return {a.patient.mrn: a for a in Appointment.objects.filter(site=centre, date=day).select_related("patient")}
 
 
+def planned_by_pk(planned, pk):
+    return next(a for a in planned.values() if a.pk == pk)
+
+
 def _reload(appointment):
     appointment.refresh_from_db()
     return appointment
@@ -39,6 +43,7 @@ def test_a_seated_patient_keeps_chair_and_start_when_another_arrives_late(centre
     first = _reload(first)
     chair, nurse = first.chair_id, first.nurse_id
     late = max(planned.values(), key=lambda a: a.planned_arrival)
+    told = {a.pk: a.planned_arrival for a in planned.values() if a.pk != late.pk}
     arrival = late.planned_arrival + dt.timedelta(minutes=50)
     outcome = record_arrival(late.pk, actor=scheduler, now=arrival)
     assert outcome.warning == ""
@@ -46,6 +51,7 @@ def test_a_seated_patient_keeps_chair_and_start_when_another_arrives_late(centre
     assert late.status == "arrived" and late.arrived_at == arrival
     assert late.planned_start >= arrival  # nobody starts before they are here
     assert (first.chair_id, first.nurse_id, first.started_at) == (chair, nurse, seated_at)
+    assert {pk: _reload(planned_by_pk(planned, pk)).planned_arrival for pk in told} == told  # told times kept
     assert stored_violations(centre, day, now=arrival) == []
     assert AuditEvent.objects.filter(action="chairs:appointment:arrived", entity_id=str(late.pk)).exists()
 
@@ -187,6 +193,7 @@ def test_best_slots_are_in_the_window_cheapest_first_and_booking_one_keeps_its_t
     centre, day, planned, patients, scheduler
 ):
     from openinfusion.chairs.services import book_appointment, offer_slots
+    from openinfusion.patients.services import create_patient
 
     now = at(centre, day, "07:00")
     offers = offer_slots(
@@ -202,10 +209,19 @@ def test_best_slots_are_in_the_window_cheapest_first_and_booking_one_keeps_its_t
     assert all(dt.time(9) <= o.arrival <= dt.time(15) and o.start >= o.arrival for o in offers)
     assert [o.cost for o in offers] == sorted(o.cost for o in offers)
     best = offers[0]
+    newcomer = create_patient(
+        actor=scheduler,
+        site_id=centre.pk,
+        mrn="MRN-NEW",
+        given_name="New",
+        family_name="Patient",
+        sex="M",
+        birth_date=dt.date(1970, 5, 5),
+    )
     booked = book_appointment(
         centre.pk,
         actor=scheduler,
-        mrn=patients[0].mrn,
+        mrn=newcomer.mrn,
         date=day,
         earliest=best.arrival,
         latest=best.arrival,
@@ -226,12 +242,160 @@ def test_the_board_draws_the_day_and_only_a_scheduler_records_events(
         assert picture in page
     assert client_for(nurse).post(f"/schedule/appointments/{a.pk}/arrive").status_code == 403
     assert _reload(a).status == "booked"
-    response = client_for(scheduler).post(f"/schedule/appointments/{a.pk}/arrive", follow=True)
+    refused = client_for(scheduler).post(f"/schedule/appointments/{a.pk}/arrive", follow=True)
+    assert "NOT_TODAY" in refused.content.decode() and _reload(a).status == "booked"  # the visit is tomorrow
+    from openinfusion.chairs.services import zone
+
+    today = visit(centre, a.patient, dt.datetime.now(zone(centre)).date())
+    response = client_for(scheduler).post(f"/schedule/appointments/{today.pk}/arrive", follow=True)
     assert "checked in" in response.content.decode()
-    assert _reload(a).status == "arrived"
+    assert _reload(today).status == "arrived" and today.arrived_at is not None
     offers = (
         client_for(scheduler)
         .get(f"{url}&find=1&mrn={a.patient.mrn}&duration=45&earliest=09:00&latest=13:00")
         .content.decode()
     )
     assert 'id="offers"' in offers and "Book " in offers
+
+
+def test_a_nurse_in_a_setup_cannot_start_another_patient_and_leaving_frees_the_chair(centre, day, patients, scheduler):
+    """At 08:00 only Nurse A is on shift: a second patient cannot be started during the first one's
+    15-min setup; after it, they can. When the first patient leaves, the chair is free again."""
+    from openinfusion.chairs.models import Appointment
+    from openinfusion.chairs.services import finish_visit, plan_day, seat_patient
+    from openinfusion.errors import Conflict
+
+    first = visit(centre, patients[0], day, earliest=dt.time(8), latest=dt.time(8), minutes=60)
+    second = visit(centre, patients[1], day, earliest=dt.time(8), latest=dt.time(8), minutes=60)
+    plan_day(centre.pk, day, actor=scheduler, time_limit=1)
+    seat_patient(first.pk, actor=scheduler, now=at(centre, day, "08:00"))
+    with pytest.raises(Conflict) as refused:
+        seat_patient(second.pk, actor=scheduler, now=at(centre, day, "08:05"))
+    assert refused.value.code == "NO_NURSE_FREE" and _reload(second).status == "booked"
+    seat_patient(second.pk, actor=scheduler, now=at(centre, day, "08:15"))
+    outcome = finish_visit(first.pk, actor=scheduler, now=at(centre, day, "08:30"))
+    assert outcome.warning == "" and _reload(first).status == "done"
+    third = Appointment.objects.create(
+        site=centre, patient=patients[2], date=day, earliest=dt.time(8, 30), latest=dt.time(9), duration_minutes=30
+    )
+    from openinfusion.chairs.services import move_appointment
+
+    move_appointment(
+        third.pk, actor=scheduler, earliest=dt.time(8, 30), latest=dt.time(9), now=at(centre, day, "08:31")
+    )
+    assert stored_violations(centre, day, now=at(centre, day, "08:31")) == []
+
+
+def test_another_sites_scheduler_cannot_touch_the_day(centre, day, planned, other_site, make_user):
+    from openinfusion.chairs import services
+    from openinfusion.chairs.models import Chair, ChairOutage
+    from openinfusion.errors import NotFound
+
+    south = make_user("south-scheduler", "scheduler", sites=("south",))
+    a = next(iter(planned.values()))
+    now = at(centre, day, "09:00")
+    for event in (
+        lambda: services.record_arrival(a.pk, actor=south, now=now),
+        lambda: services.seat_patient(a.pk, actor=south, now=now),
+        lambda: services.cancel_appointment(a.pk, actor=south, reason="x", now=now),
+        lambda: services.move_appointment(a.pk, actor=south, earliest=dt.time(13), latest=dt.time(14), now=now),
+        lambda: services.chair_out_of_service(
+            Chair.objects.filter(site=centre).first().pk,
+            actor=south,
+            date=day,
+            start=dt.time(9),
+            end=dt.time(10),
+            reason="x",
+            now=now,
+        ),
+    ):
+        with pytest.raises(NotFound):
+            event()
+    a = _reload(a)
+    assert a.status == "booked" and not ChairOutage.objects.exists()
+
+
+def test_planning_during_the_day_keeps_who_is_here_and_plans_nothing_before_now(centre, day, planned, scheduler):
+    from openinfusion.chairs.services import plan_day, record_arrival
+    from openinfusion.errors import Conflict
+
+    here = min(planned.values(), key=lambda a: a.planned_arrival)
+    record_arrival(here.pk, actor=scheduler, now=at(centre, day, "09:30"))
+    told = {a.pk: a.planned_arrival for a in planned.values() if a.pk != here.pk}
+    now = at(centre, day, "10:00")
+    plan_day(centre.pk, day, actor=scheduler, time_limit=1, now=now)
+    for a in planned.values():
+        a = _reload(a)
+        assert a.planned_start >= now
+        if a.pk in told:
+            assert a.planned_arrival == told[a.pk]
+    assert _reload(here).planned_arrival == at(centre, day, "09:30")
+    assert stored_violations(centre, day, now=now) == []
+    with pytest.raises(Conflict) as over:
+        plan_day(centre.pk, day, actor=scheduler, now=at(centre, day + dt.timedelta(days=1), "08:00"))
+    assert over.value.code == "DAY_OVER"
+
+
+def test_bookings_and_moves_into_the_past_twice_or_after_arrival_are_refused_and_audited(
+    centre, day, planned, patients, scheduler
+):
+    from openinfusion.audit.models import AuditEvent
+    from openinfusion.chairs.services import book_appointment, move_appointment, record_arrival
+    from openinfusion.errors import Conflict, InvalidInput
+
+    a = next(iter(planned.values()))
+    noon = at(centre, day, "12:00")
+    with pytest.raises(InvalidInput) as passed:
+        move_appointment(a.pk, actor=scheduler, earliest=dt.time(8), latest=dt.time(9), now=noon)
+    assert passed.value.code == "WINDOW_PASSED"
+    with pytest.raises(Conflict) as twice:
+        book_appointment(
+            centre.pk,
+            actor=scheduler,
+            mrn=a.patient.mrn,
+            date=day,
+            earliest=dt.time(14),
+            latest=dt.time(15),
+            duration_minutes=30,
+            now=noon,
+        )
+    assert twice.value.code == "ALREADY_BOOKED"
+    record_arrival(a.pk, actor=scheduler, now=at(centre, day, "08:00"))
+    with pytest.raises(Conflict) as here:
+        move_appointment(a.pk, actor=scheduler, earliest=dt.time(14), latest=dt.time(15), now=noon)
+    assert here.value.code == "ALREADY_ARRIVED"
+    assert (_reload(a).earliest, a.latest) == (planned[a.patient.mrn].earliest, planned[a.patient.mrn].latest)
+    refused = AuditEvent.objects.filter(outcome="refused")
+    assert refused.filter(action="chairs:appointment:move").count() == 2
+    assert refused.filter(action="chairs:appointment:book").count() == 1
+
+
+def test_times_follow_the_wall_clock_on_the_day_clocks_go_forward(site, patients, nurse, scheduler, hazardous_room):
+    """2030-03-10, New York springs forward at 02:00: a patient told 11:00 stays told 11:00 through
+    re-plans, and nobody is planned before the time they were told."""
+    from openinfusion.chairs.models import Appointment, Chair, NurseShift
+    from openinfusion.chairs.services import plan_day, record_arrival, zone
+
+    dst = dt.date(2030, 3, 10)
+    for n in range(1, 4):
+        Chair.objects.create(site=site, code=f"C{n}")
+    NurseShift.objects.create(site=site, nurse=nurse, label="Nurse A", date=dst, start=dt.time(7), end=dt.time(18))
+    visits = [
+        visit(site, p, dst, earliest=dt.time(9 + i), latest=dt.time(9 + i), minutes=60)
+        for i, p in enumerate(patients[:3])
+    ]
+    plan_day(site.pk, dst, actor=scheduler, time_limit=1)
+    told = {}
+    for v in visits:
+        v = _reload(v)
+        local = v.planned_arrival.astimezone(zone(site))
+        assert (local.date(), local.time()) == (dst, v.earliest)  # a one-minute window: exactly that time
+        told[v.pk] = v.planned_arrival
+    for minute in ("08:00", "08:10"):
+        late = Appointment.objects.filter(pk=visits[0].pk, status="booked").first()
+        if late is not None:
+            record_arrival(late.pk, actor=scheduler, now=at(site, dst, minute))
+    for v in visits[1:]:
+        v = _reload(v)
+        assert v.planned_arrival == told[v.pk] and v.planned_start >= v.planned_arrival
+    assert stored_violations(site, dst, now=at(site, dst, "08:10")) == []

@@ -42,11 +42,24 @@ def test_plan_offer_book_and_arrive_over_the_api(centre, day, patients, schedule
     assert booked.status_code == 201, booked.content
     assert booked.json()["add_on"] and booked.json()["chair"]
 
+    twice = api.post(
+        f"{BASE}/appointments",
+        {
+            "site": centre.code,
+            "mrn": patients[0].mrn,
+            "date": day.isoformat(),
+            "earliest": best["arrival"],
+            "latest": best["arrival"],
+            "duration_minutes": 60,
+        },
+        content_type="application/json",
+    )
+    assert twice.status_code == 409 and twice.json()["code"] == "ALREADY_BOOKED"  # a double click books once
+
     appointment_id = body["appointments"][0]["id"]
-    arrived = api.post(f"{BASE}/appointments/{appointment_id}/arrive")
-    assert arrived.status_code == 200 and arrived.json()["appointment"]["status"] == "arrived"
-    again = api.post(f"{BASE}/appointments/{appointment_id}/arrive")
-    assert again.status_code == 409 and again.json()["code"] == "ALREADY_ARRIVED"
+    early = api.post(f"{BASE}/appointments/{appointment_id}/arrive")  # the visit is tomorrow
+    assert early.status_code == 409 and early.json()["code"] == "NOT_TODAY"
+    assert api.get(f"{BASE}/days/{centre.code}/{day}").json()["appointments"][0]["status"] == "booked"
 
 
 def test_a_move_that_cannot_fit_is_refused_over_the_api_and_nothing_moves(centre, day, patient, scheduler, client_for):

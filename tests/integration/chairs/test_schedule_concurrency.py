@@ -13,7 +13,7 @@ from django.db import close_old_connections, connection
 from tests.integration.chairs.conftest import stored_violations, visit
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # restores the seeded roles
 def test_two_add_ons_booked_at_once_are_both_planned_without_overlap(
     flushable_audit, centre, day, patients, scheduler, make_user
 ):
