@@ -1,4 +1,5 @@
-"""Two schedulers booking add-ons into the same day at the same moment: each plan is computed from
+"""Two schedulers booking add-ons into the same day at the same moment while the front desk checks a
+patient in (three re-plans at once, no deadlock): each plan is computed from
 the other's committed result (plans are serialised per site, and every audited transition also
 waits for the audit chain's head), so both visits end up planned and the
 stored day passes the independent checker — no two visits share a chair at once."""
@@ -10,7 +11,7 @@ import threading
 
 import pytest
 from django.db import close_old_connections, connection
-from tests.integration.chairs.conftest import stored_violations, visit
+from tests.integration.chairs.conftest import at, stored_violations, visit
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # restores the seeded roles
@@ -18,18 +19,22 @@ def test_two_add_ons_booked_at_once_are_both_planned_without_overlap(
     flushable_audit, centre, day, patients, scheduler, make_user
 ):
     from openinfusion.chairs.models import Appointment
-    from openinfusion.chairs.services import book_appointment, plan_day
+    from openinfusion.chairs.services import book_appointment, plan_day, record_arrival
 
     for p in patients[2:]:
         visit(centre, p, day, earliest=dt.time(8), latest=dt.time(9), minutes=240)
     plan_day(centre.pk, day, actor=scheduler, time_limit=1)
-    schedulers = [scheduler, make_user("scheduler-2", "scheduler")]
-    barrier = threading.Barrier(2)
+    schedulers = [scheduler, make_user("scheduler-2", "scheduler"), make_user("front-desk", "scheduler")]
+    here = Appointment.objects.filter(site=centre, date=day).order_by("planned_arrival").first()
+    barrier = threading.Barrier(3)
     errors: list[BaseException] = []
 
     def book(n: int) -> None:
         try:
             barrier.wait()
+            if n == 2:  # meanwhile the front desk checks a patient in, which re-plans too
+                record_arrival(here.pk, actor=schedulers[n], now=at(centre, day, "08:00"))
+                return
             book_appointment(
                 centre.pk,
                 actor=schedulers[n],
@@ -46,11 +51,12 @@ def test_two_add_ons_booked_at_once_are_both_planned_without_overlap(
             close_old_connections()
             connection.close()
 
-    threads = [threading.Thread(target=book, args=(n,)) for n in range(2)]
+    threads = [threading.Thread(target=book, args=(n,)) for n in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors, errors
     assert Appointment.objects.filter(site=centre, date=day, add_on=True, planned_start__isnull=False).count() == 2
+    assert Appointment.objects.get(pk=here.pk).status == "arrived"
     assert stored_violations(centre, day) == []
