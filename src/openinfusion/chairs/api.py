@@ -27,6 +27,7 @@ class AppointmentOut(Schema):
     latest: dt.time
     duration_minutes: int
     needs_labs: bool
+    premix_ok: bool
     add_on: bool
     status: str
     planned_arrival: dt.datetime | None
@@ -49,6 +50,7 @@ def appointment_out(a: Appointment) -> AppointmentOut:
         latest=a.latest,
         duration_minutes=a.duration_minutes,
         needs_labs=a.needs_labs,
+        premix_ok=a.premix_ok,
         add_on=a.add_on,
         status=a.status,
         planned_arrival=a.planned_arrival,
@@ -160,6 +162,7 @@ class BookIn(Schema):
     latest: dt.time
     duration_minutes: int
     needs_labs: bool = False
+    premix_ok: bool = False
     order_id: int | None = None
 
 
@@ -181,6 +184,7 @@ def book_appointment(request: HttpRequest, payload: BookIn) -> Status[Appointmen
         latest=payload.latest,
         duration_minutes=payload.duration_minutes,
         needs_labs=payload.needs_labs,
+        premix_ok=payload.premix_ok,
         order_id=payload.order_id,
     )
     return Status(201, appointment_out(booked))

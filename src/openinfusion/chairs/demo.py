@@ -74,6 +74,7 @@ def load_chairs_demo(time_limit: float = 3.0) -> None:
             earliest=dt.time(earliest // 60, earliest % 60),
             latest=dt.time(latest // 60, latest % 60),
             duration_minutes=duration,
+            premix_ok=i % 3 == 0,  # confirmed the day before, no same-day labs: the pharmacy may premix
         )
     patients = list(Patient.objects.filter(site=center).order_by("mrn")[:TOMORROW_VISITS])
     for i, patient in enumerate(patients):

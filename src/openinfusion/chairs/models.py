@@ -76,6 +76,9 @@ class Appointment(models.Model):
     latest = models.TimeField(help_text="site-local: the patient can come until")
     duration_minutes = models.PositiveIntegerField()
     needs_labs = models.BooleanField(default=False)
+    premix_ok = models.BooleanField(
+        default=False, help_text="the dose may be made before the patient arrives (labs resulted, visit confirmed)"
+    )
     priority = models.PositiveSmallIntegerField(default=1)
     add_on = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)

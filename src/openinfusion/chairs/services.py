@@ -223,6 +223,7 @@ def _appointment(
         latest=latest,
         book_arrival=True,
         needs_labs=a.needs_labs,
+        premix_eligible=a.premix_ok and not a.needs_labs,
         verified_at=min(verified, earliest),
         priority=a.priority,
         long=a.duration_minutes > 240,
@@ -422,6 +423,7 @@ def book_appointment(
     latest: dt.time,
     duration_minutes: int,
     needs_labs: bool = False,
+    premix_ok: bool = False,
     order_id: int | None = None,
     time_limit: float = 5.0,
     now: dt.datetime | None = None,
@@ -461,6 +463,7 @@ def book_appointment(
         latest=latest,
         duration_minutes=duration_minutes,
         needs_labs=needs_labs,
+        premix_ok=premix_ok,
         add_on=True,
     )
     record(

@@ -164,6 +164,7 @@ def book(request: HttpRequest) -> HttpResponse:
             latest=services.parse_time(data.get("latest", ""), "Latest start"),
             duration_minutes=duration,
             needs_labs=bool(data.get("needs_labs")),
+            premix_ok=bool(data.get("premix_ok")),
         )
     except ValueError:
         messages.error(request, "INVALID_INPUT: the duration must be a whole number of minutes.")

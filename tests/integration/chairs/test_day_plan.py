@@ -145,3 +145,28 @@ def test_clean_room_time_comes_from_the_planned_preparation(centre, day, patient
     assert booked.planned_prep_start + dt.timedelta(minutes=minutes) <= booked.planned_start
     assert booked.planned_prep_room  # the hazardous buffer room
     assert stored_violations(centre, day) == []
+
+
+@pytest.mark.parametrize("premix_ok", [True, False])
+def test_a_dose_that_may_be_premixed_is_ready_when_the_patient_arrives(
+    premix_ok, centre, day, patient, prescriber, pharmacist, scheduler
+):
+    """Without premixing the patient waits for the compounding after check-in; with it (no same-day
+    labs, visit confirmed) the dose is made before arrival and the infusion starts on arrival."""
+    from openinfusion.chairs import services
+    from openinfusion.compounding import services as compounding
+
+    order = verified_order(patient, prescriber, pharmacist)
+    compounding.plan_preparation(order.pk, actor=pharmacist)
+    minutes = services.compounding_minutes([order.pk])[order.pk]
+    booked = visit(centre, patient, day, order=order, earliest=dt.time(10), latest=dt.time(10))
+    booked.premix_ok = premix_ok
+    booked.save()
+    services.plan_day(centre.pk, day, actor=scheduler, time_limit=2)
+    booked.refresh_from_db()
+    wait = (booked.planned_start - booked.planned_arrival).total_seconds() / 60
+    if premix_ok:
+        assert wait == 0 and booked.planned_prep_start < booked.planned_arrival
+    else:
+        assert wait >= minutes and booked.planned_prep_start >= booked.planned_arrival
+    assert stored_violations(centre, day) == []
