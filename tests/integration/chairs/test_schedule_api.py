@@ -27,33 +27,19 @@ def test_plan_offer_book_and_arrive_over_the_api(centre, day, patients, schedule
     )
     assert offers.status_code == 200 and offers.json()
     best = offers.json()[0]
-    booked = api.post(
-        f"{BASE}/appointments",
-        {
-            "site": centre.code,
-            "mrn": patients[0].mrn,
-            "date": day.isoformat(),
-            "earliest": best["arrival"],
-            "latest": best["arrival"],
-            "duration_minutes": 60,
-        },
-        content_type="application/json",
-    )
+    booking = {
+        "site": centre.code,
+        "mrn": patients[0].mrn,
+        "date": day.isoformat(),
+        "earliest": best["arrival"],
+        "latest": best["arrival"],
+        "duration_minutes": 60,
+    }
+    booked = api.post(f"{BASE}/appointments", booking, content_type="application/json")
     assert booked.status_code == 201, booked.content
     assert booked.json()["add_on"] and booked.json()["chair"]
 
-    twice = api.post(
-        f"{BASE}/appointments",
-        {
-            "site": centre.code,
-            "mrn": patients[0].mrn,
-            "date": day.isoformat(),
-            "earliest": best["arrival"],
-            "latest": best["arrival"],
-            "duration_minutes": 60,
-        },
-        content_type="application/json",
-    )
+    twice = api.post(f"{BASE}/appointments", booking, content_type="application/json")
     assert twice.status_code == 409 and twice.json()["code"] == "ALREADY_BOOKED"  # a double click books once
 
     appointment_id = body["appointments"][0]["id"]
