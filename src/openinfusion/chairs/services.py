@@ -31,7 +31,7 @@ from openinfusion.accounts.permissions import Action
 from openinfusion.audit.services import audited, record
 from openinfusion.chairs.models import Appointment, AppointmentStatus, Chair, ChairOutage, DayPlan, NurseShift
 from openinfusion.compounding.models import Preparation, PreparationStatus
-from openinfusion.errors import Conflict, InvalidInput, NotFound
+from openinfusion.errors import Conflict, DomainError, InvalidInput, NotFound
 from openinfusion.inventory.models import Location
 from openinfusion.patients.models import Patient
 from openinfusion.scheduling import model as sm
@@ -404,6 +404,35 @@ def plan_day(
     if moment >= 0:
         return _plan(site, date, actor, time_limit, True, moment)
     return _plan(site, date, actor, time_limit, False)
+
+
+@dataclasses.dataclass(frozen=True)
+class DayOutcome:
+    date: dt.date
+    status: str = ""
+    """The plan's status when the day was planned."""
+    refusal: str = ""
+    """Why it was not, when it was not."""
+
+
+def plan_week(
+    site_id: int, first_day: dt.date, *, actor: User, days: int = 7, time_limit: float = 5.0
+) -> list[DayOutcome]:
+    """Plan each day from ``first_day`` that has visits, one day at a time (each in its own
+    transaction, so a day that cannot be planned holds up none of the others); each day's outcome:
+    the plan's status, or the refusal."""
+    check(actor, Action.MANAGE_SCHEDULE)
+    site = _site(actor, site_id)
+    outcomes: list[DayOutcome] = []
+    for offset in range(days):
+        date = first_day + dt.timedelta(days=offset)
+        if not Appointment.objects.filter(site=site, date=date).exclude(status=AppointmentStatus.CANCELLED).exists():
+            continue
+        try:
+            outcomes.append(DayOutcome(date, status=plan_day(site.pk, date, actor=actor, time_limit=time_limit).status))
+        except DomainError as error:
+            outcomes.append(DayOutcome(date, refusal=f"{error.code}: {error.message}"))
+    return outcomes
 
 
 def plan_day_as_system(site: Site, date: dt.date, time_limit: float = 5.0) -> DayPlan:

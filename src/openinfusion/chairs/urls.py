@@ -6,6 +6,7 @@ app_name = "chairs"
 urlpatterns = [
     path("", views.day_board, name="board"),
     path("plan", views.plan, name="plan"),
+    path("plan-week", views.plan_week, name="plan_week"),
     path("book", views.book, name="book"),
     path("chairs/out-of-service", views.chair_out, name="chair_out"),
     path("appointments/<int:appointment_id>/cancel", views.cancel, name="cancel"),

@@ -148,6 +148,22 @@ def plan(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Action.MANAGE_SCHEDULE, methods=("POST",))
+def plan_week(request: HttpRequest) -> HttpResponse:
+    me = signed_in(request)
+    site = _site(me, request.POST.get("site"))
+    date = _date(request.POST.get("date"), site)
+    outcomes = services.plan_week(site.pk, date, actor=me)
+    for outcome in outcomes:
+        if outcome.refusal:
+            messages.error(request, f"{outcome.date:%a %d %b}: {outcome.refusal}")
+        else:
+            messages.success(request, f"{outcome.date:%a %d %b}: planned ({outcome.status}).")
+    if not outcomes:
+        messages.success(request, "No visits booked in the 7 days from this one.")
+    return _back(site, date)
+
+
+@requires(Action.MANAGE_SCHEDULE, methods=("POST",))
 def book(request: HttpRequest) -> HttpResponse:
     me = signed_in(request)
     data = request.POST

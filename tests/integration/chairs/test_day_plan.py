@@ -170,3 +170,23 @@ def test_a_dose_that_may_be_premixed_is_ready_when_the_patient_arrives(
     else:
         assert wait >= minutes and booked.planned_prep_start >= booked.planned_arrival
     assert stored_violations(centre, day) == []
+
+
+def test_planning_a_week_plans_each_day_and_one_impossible_day_holds_up_no_other(
+    centre, day, patients, scheduler, client_for
+):
+    from openinfusion.chairs.models import Appointment, DayPlan, NurseShift
+
+    later = day + dt.timedelta(days=2)
+    NurseShift.objects.create(site=centre, label="Nurse A", date=later, start=dt.time(7), end=dt.time(15))
+    visit(centre, patients[0], day, earliest=dt.time(9), latest=dt.time(10))
+    visit(centre, patients[1], later, earliest=dt.time(9), latest=dt.time(10))
+    impossible = visit(centre, patients[2], day + dt.timedelta(days=1), earliest=dt.time(9), latest=dt.time(10))
+    response = client_for(scheduler).post(
+        "/schedule/plan-week", {"site": centre.code, "date": day.isoformat()}, follow=True
+    )
+    page = response.content.decode()
+    assert "NO_FEASIBLE_PLAN" in page  # the middle day has no nurse on shift
+    assert set(DayPlan.objects.values_list("date", flat=True)) == {day, later}
+    assert Appointment.objects.get(pk=impossible.pk).planned_start is None
+    assert stored_violations(centre, day) == [] and stored_violations(centre, later) == []
