@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -28,6 +31,10 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clock(self, moment: dt.datetime) -> str:
+        """A moment as the people at this site read it: their date and time, with the zone."""
+        return f"{moment.astimezone(ZoneInfo(self.time_zone or 'UTC')):%Y-%m-%d %H:%M %Z}"
 
 
 class Role(models.Model):

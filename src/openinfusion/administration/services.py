@@ -316,9 +316,9 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
             "The beyond-use date has passed: do not give it; return it to the pharmacy.", code="BUD_EXPIRED"
         )
     if abs(now - order.planned_start) > TIME_WINDOW:
-        local = timezone.localtime(order.planned_start)
         raise BedsideRefusal(
-            f"Due at {local:%H:%M}; now is outside the ±2 h window. Check with the prescriber.",
+            f"Due at {order.site.clock(order.planned_start)}; now is outside the ±2 h window. Check with the"
+            " prescriber.",
             code="OUTSIDE_TIME_WINDOW",
         )
     if preparation.plan.get("dose") != format_decimal(order.dose):

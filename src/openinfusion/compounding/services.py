@@ -265,8 +265,8 @@ def start_preparation(preparation_id: int, *, actor: User) -> Preparation:
     limit = _bud_limit(preparation)
     if now + limit < preparation.needed_by:
         raise Conflict(
-            f"Made now it would expire at {(now + limit):%Y-%m-%d %H:%M} UTC, before it is needed "
-            f"({preparation.needed_by:%Y-%m-%d %H:%M} UTC). Prepare it later.",
+            f"Made now it would expire at {preparation.site.clock(now + limit)}, before it is needed "
+            f"({preparation.site.clock(preparation.needed_by)}). Prepare it later.",
             code="BUD_BEFORE_NEEDED",
         )
     preparation.status, preparation.started_at, preparation.prepared_by = PreparationStatus.IN_PROGRESS, now, actor
@@ -408,7 +408,7 @@ def _open_vial(step: dict[str, Any], lot: Lot) -> OpenVial | None:
         )
     if vial.status != OpenVialStatus.OPEN or vial.expires_at <= timezone.now():
         raise StepRefused(
-            f"That open vial expired at {vial.expires_at:%Y-%m-%d %H:%M} UTC; waste it and plan again.",
+            f"That open vial expired at {vial.location.site.clock(vial.expires_at)}; waste it and plan again.",
             code="OPEN_VIAL_EXPIRED",
         )
     return vial
@@ -564,7 +564,7 @@ def expire_open_vials(*, actor: User | None, now: dt.datetime | None = None) -> 
     expired = list(OpenVial.objects.select_for_update().filter(status=OpenVialStatus.OPEN, expires_at__lte=now))
     for vial in expired:
         vial.status, vial.closed_at = OpenVialStatus.WASTED, now
-        vial.closed_reason = f"in-use limit reached {vial.expires_at:%Y-%m-%d %H:%M} UTC (USP <797>)"
+        vial.closed_reason = f"in-use limit reached {vial.location.site.clock(vial.expires_at)} (USP <797>)"
         vial.save(update_fields=["status", "closed_at", "closed_reason"])
         record(
             "compounding:open_vial:wasted",

@@ -125,6 +125,9 @@ def test_expired_open_vials_are_wasted_with_the_reason(open_vial, next_preparati
     wasted = OpenVial.objects.get(pk=open_vial.pk)
     assert (wasted.status, wasted.closed_at) == ("wasted", open_vial.expires_at)
     assert "in-use limit" in wasted.closed_reason and "USP <797>" in wasted.closed_reason
+    # told in the site's own time (North runs on New York time), not UTC
+    local = open_vial.expires_at.astimezone(ZoneInfo("America/New_York"))
+    assert f"{local:%Y-%m-%d %H:%M %Z}" in wasted.closed_reason and "UTC" not in wasted.closed_reason
     event = AuditEvent.objects.get(action="compounding:open_vial:wasted")
     assert event.reason == wasted.closed_reason and event.after == {"remaining_ml": "9.400"}
     assert client_for(technician).get(f"{BASE}/open-vials").json() == []
