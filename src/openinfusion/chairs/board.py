@@ -242,7 +242,7 @@ def pharmacy_svg(
     height = 18 + ROW * max(1, len(lanes))
     parts = _open_svg("pharmacy", height, f"Compounding queue over the day {date:%Y-%m-%d}", opening, closing)
     for i, (room, _) in enumerate(lanes):
-        parts.append(f'<text x="2" y="{16 + ROW * i + 12}" class="name">{escape(room[:8])}</text>')
+        parts.append(f'<text x="2" y="{16 + ROW * i + 12}" class="name">{escape(room.split("/")[-1][:8])}</text>')
     for lane, start, end, due, a in placed:
         y = 16 + ROW * lane
         xa, xb, xd = _x(start, opening, closing), _x(end, opening, closing), _x(due, opening, closing)

@@ -22,7 +22,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from openinfusion.accounts.access import check
@@ -137,10 +137,7 @@ def build_day(
 
     With ``now`` (minutes since the site-local midnight) the day is re-planned from the records:
     a seated patient's infusion is fixed where it is; nobody else starts before now."""
-    rooms = tuple(
-        sm.Room(id=loc.code, hazardous=loc.kind == "hazardous_buffer", hoods=DEFAULT_HOODS)
-        for loc in Location.objects.filter(site=site, kind__in=("hazardous_buffer", "clean_room")).order_by("code")
-    )
+    rooms = _clean_rooms(site, [a.order_id for a in appointments if a.order_id is not None])
     has_hazardous_room = any(r.hazardous for r in rooms)
     appointments = [a for a in appointments if a.status != AppointmentStatus.DONE]  # their chairs are free
     minutes = compounding_minutes([a.order_id for a in appointments if a.order_id is not None])
@@ -176,6 +173,26 @@ def build_day(
         ),
         rooms=rooms,
         appointments=tuple(items),
+    )
+
+
+def _clean_rooms(site: Site, order_ids: list[int]) -> tuple[sm.Room, ...]:
+    """The clean rooms that make the day's doses: the site's own, and those of the pharmacy (often at
+    another site) where the day's doses are planned to be made (named ``site/room`` then)."""
+    planned_in = Preparation.objects.filter(order_id__in=order_ids, status=PreparationStatus.PLANNED).values("room_id")
+    locations = (
+        Location.objects.filter(kind__in=("hazardous_buffer", "clean_room"))
+        .filter(Q(site=site) | Q(pk__in=planned_in))
+        .select_related("site")
+        .order_by("site__code", "code")
+    )
+    return tuple(
+        sm.Room(
+            id=loc.code if loc.site_id == site.pk else f"{loc.site.code}/{loc.code}",
+            hazardous=loc.kind == "hazardous_buffer",
+            hoods=DEFAULT_HOODS,
+        )
+        for loc in locations
     )
 
 

@@ -190,3 +190,26 @@ def test_planning_a_week_plans_each_day_and_one_impossible_day_holds_up_no_other
     assert set(DayPlan.objects.values_list("date", flat=True)) == {day, later}
     assert Appointment.objects.get(pk=impossible.pk).planned_start is None
     assert stored_violations(centre, day) == [] and stored_violations(centre, later) == []
+
+
+def test_doses_made_at_the_supplying_pharmacy_are_planned_in_its_clean_room(
+    site, other_site, hazardous_room, clean_room, day, patient, prescriber, pharmacist, make_user
+):
+    """The infusion centre (South here) has no clean room; North's pharmacy makes its doses: the plan
+    books the dose in North's room, named with its site, ready before the chair time."""
+    from openinfusion.chairs import services
+    from openinfusion.chairs.models import Chair, NurseShift
+    from openinfusion.compounding import services as compounding
+
+    scheduler = make_user("centre-scheduler", "scheduler", sites=("north", "south"))
+    Chair.objects.create(site=other_site, code="C1")
+    NurseShift.objects.create(site=other_site, label="Nurse S", date=day, start=dt.time(8), end=dt.time(16))
+    order = verified_order(patient, prescriber, pharmacist)
+    preparation = compounding.plan_preparation(order.pk, actor=pharmacist)
+    booked = visit(other_site, patient, day, order=order, earliest=dt.time(10), latest=dt.time(10))
+    services.plan_day(other_site.pk, day, actor=scheduler, time_limit=1)
+    booked.refresh_from_db()
+    minutes = services.compounding_minutes([order.pk])[order.pk]
+    assert booked.planned_prep_room == f"north/{preparation.room.code}"
+    assert booked.planned_prep_start + dt.timedelta(minutes=minutes) <= booked.planned_start
+    assert stored_violations(other_site, day) == []
