@@ -32,9 +32,14 @@ class Site(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone: times are stored in UTC and shown, planned and judged in this."""
+        return ZoneInfo(self.time_zone or "UTC")
+
     def clock(self, moment: dt.datetime) -> str:
         """A moment as the people at this site read it: their date and time, with the zone."""
-        return f"{moment.astimezone(ZoneInfo(self.time_zone or 'UTC')):%Y-%m-%d %H:%M %Z}"
+        return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M %Z}"
 
 
 class Role(models.Model):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from reportlab.lib import colors
@@ -35,6 +35,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.flowables import Flowable
+
+from openinfusion.clinical.bud import zone_named
 
 DEFAULT = Path(__file__).parent / "data" / "leaflets.yaml"
 
@@ -162,13 +164,6 @@ def load_leaflets(path: Path | str = DEFAULT) -> dict[str, Leaflet]:
 # --- PDF ---------------------------------------------------------------------------------------------------
 
 
-def _zone(time_zone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {time_zone!r}") from exc
-
-
 def format_local(when: datetime.datetime, zone: ZoneInfo) -> tuple[str, str]:
     """(date, time) of an aware datetime in ``zone``, e.g. ("Mon 15 Jan 2024", "09:00 EST")."""
     if when.tzinfo is None or when.utcoffset() is None:
@@ -246,7 +241,7 @@ def leaflet_pdf(
     page_size: str = "A4",
 ) -> bytes:
     """A large-type patient leaflet. Output is byte-for-byte deterministic for the same input."""
-    zone = _zone(time_zone)
+    zone = zone_named(time_zone)
     if page_size not in PAGE_SIZES:
         raise ValueError(f"page_size must be one of {', '.join(PAGE_SIZES)}")
     for item in schedule:

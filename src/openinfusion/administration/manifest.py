@@ -10,7 +10,6 @@ import datetime
 import io
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib import colors
@@ -21,6 +20,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
+
+from openinfusion.clinical.bud import zone_named
 
 COLD_CHAIN_FLAG = "KEEP 2\u20138 \u00b0C"
 SIGNATURE_ROLES = ("Pharmacy out", "Courier", "Received by (patient/caregiver)")
@@ -57,14 +58,7 @@ class DeliveryManifest:
             raise ValueError("manifest_id must be printable ASCII (it is printed as a Code 128 barcode)")
         if self.dispatched_at.tzinfo is None or self.dispatched_at.utcoffset() is None:
             raise ValueError("dispatched_at must be timezone-aware")
-        _zone(self.time_zone)
-
-
-def _zone(time_zone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {time_zone!r}") from exc
+        zone_named(self.time_zone)
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
@@ -82,7 +76,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
 
 def manifest_pdf(m: DeliveryManifest) -> bytes:
     """Render the manifest. Output is byte-for-byte deterministic for the same input."""
-    local = m.dispatched_at.astimezone(_zone(m.time_zone))
+    local = m.dispatched_at.astimezone(zone_named(m.time_zone))
     dispatched = f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''} ({m.time_zone})"
 
     base = ParagraphStyle("body", fontName="Helvetica", fontSize=11, leading=14)

@@ -9,7 +9,7 @@ import datetime as dt
 
 from openinfusion.accounts.models import Site, User
 from openinfusion.chairs.models import Appointment, Chair, NurseShift
-from openinfusion.chairs.services import plan_day_as_system, zone
+from openinfusion.chairs.services import plan_day_as_system
 from openinfusion.errors import Conflict
 from openinfusion.orders.models import Order, OrderStatus
 from openinfusion.patients.models import Patient
@@ -30,7 +30,7 @@ def load_chairs_demo(time_limit: float = 3.0) -> None:
     center = Site.objects.filter(code="infusion-center").first()
     if center is None or Chair.objects.filter(site=center).exists():
         return
-    today = dt.datetime.now(zone(center)).date()
+    today = dt.datetime.now(center.zone).date()
     for n in range(1, 37):
         Chair.objects.create(site=center, code=f"C{n:02d}", long_ok=n <= 28, isolation=n == 36)
     for n in range(1, 5):
@@ -57,7 +57,7 @@ def load_chairs_demo(time_limit: float = 3.0) -> None:
     )
     visits: dict[int, tuple[Order, int]] = {}
     for order in orders:
-        if order.planned_start.astimezone(zone(center)).date() != today:
+        if order.planned_start.astimezone(center.zone).date() != today:
             continue
         first, minutes = visits.get(order.patient_id, (order, 0))
         visits[order.patient_id] = (first, minutes + (order.duration_minutes or 30))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -56,10 +55,6 @@ REPLAN_SECONDS = 1.0
 """Time limit of a re-plan from the board (the front desk waits for it)."""
 
 
-def zone(site: Site) -> ZoneInfo:
-    return ZoneInfo(site.time_zone or "UTC")
-
-
 def minute_of(value: dt.time) -> int:
     return value.hour * 60 + value.minute
 
@@ -68,7 +63,7 @@ def local_minute(moment: dt.datetime, date: dt.date, site: Site) -> int:
     """The site's wall-clock minute of ``moment`` counted from the midnight of ``date`` (negative:
     the day before). Wall clock, not elapsed time: on a daylight-saving day 11:00 is minute 660, as
     the patient's window and the nurses' shifts are."""
-    local = moment.astimezone(zone(site))
+    local = moment.astimezone(site.zone)
     return (local.date() - date).days * 24 * 60 + local.hour * 60 + local.minute
 
 
@@ -76,7 +71,7 @@ def moment_of(minute: int, date: dt.date, site: Site) -> dt.datetime:
     """The moment at the site's wall-clock ``minute`` of ``date`` (the inverse of ``local_minute``)."""
     days, rest = divmod(minute, 24 * 60)
     wall = dt.datetime.combine(date + dt.timedelta(days=days), dt.time(rest // 60, rest % 60))
-    return wall.replace(tzinfo=zone(site))
+    return wall.replace(tzinfo=site.zone)
 
 
 def parse_time(text: str, what: str) -> dt.time:
@@ -490,7 +485,7 @@ def book_appointment(
         .first()
     )
     if existing is not None:
-        told = f" (told {existing.planned_arrival.astimezone(zone(site)):%H:%M})" if existing.planned_arrival else ""
+        told = f" (told {existing.planned_arrival.astimezone(site.zone):%H:%M})" if existing.planned_arrival else ""
         raise Conflict(
             f"{patient.mrn} already has a visit on {date:%Y-%m-%d}{told}: move that visit instead of booking another.",
             code="ALREADY_BOOKED",
@@ -569,7 +564,7 @@ def _visit(actor: User, appointment_id: int) -> Appointment:
 
 def _on_its_day(appointment: Appointment, moment: dt.datetime) -> None:
     """Arrivals and seating happen on the visit's own day (site time)."""
-    today = moment.astimezone(zone(appointment.site)).date()
+    today = moment.astimezone(appointment.site.zone).date()
     if today != appointment.date:
         raise Conflict(
             f"The visit of {appointment.patient.mrn} is on {appointment.date:%Y-%m-%d}, not today ({today:%Y-%m-%d}).",
@@ -625,7 +620,7 @@ def record_arrival(appointment_id: int, *, actor: User, now: dt.datetime | None 
     if appointment.status != AppointmentStatus.BOOKED:
         raise Conflict(
             f"{appointment.patient.mrn} already checked in at "
-            f"{appointment.arrived_at.astimezone(zone(appointment.site)):%H:%M}."
+            f"{appointment.arrived_at.astimezone(appointment.site.zone):%H:%M}."
             if appointment.arrived_at
             else f"{appointment.patient.mrn} cannot check in now ({appointment.get_status_display()}).",
             code="ALREADY_ARRIVED",
@@ -666,7 +661,7 @@ def seat_patient(appointment_id: int, *, actor: User, now: dt.datetime | None = 
         free_at = other.started_at + dt.timedelta(minutes=other.duration_minutes) if other.started_at else moment
         if other.chair_id == appointment.chair_id and free_at > moment:
             raise Conflict(
-                f"Chair {chair} still holds {other.patient.mrn} until {free_at.astimezone(zone(site)):%H:%M}:"
+                f"Chair {chair} still holds {other.patient.mrn} until {free_at.astimezone(site.zone):%H:%M}:"
                 " re-plan, or seat the patient when it is free.",
                 code="CHAIR_OCCUPIED",
             )
@@ -912,7 +907,7 @@ def offer_slots(
     nurse_labels = {str(s.pk): s.label for s in shifts}
 
     def clock(minute: int) -> dt.time:
-        return moment_of(minute, date, site).astimezone(zone(site)).time()
+        return moment_of(minute, date, site).astimezone(site.zone).time()
 
     return [
         Offer(

@@ -37,7 +37,7 @@ _site = services.site_for
 
 def _date(text: str | None, site: Site) -> dt.date:
     if not text:
-        return dt.datetime.now(services.zone(site)).date()
+        return dt.datetime.now(site.zone).date()
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -187,7 +187,7 @@ def book(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         messages.error(request, f"{error.code}: {error.message}")
     else:
-        start = appointment.planned_start.astimezone(services.zone(site)) if appointment.planned_start else None
+        start = appointment.planned_start.astimezone(site.zone) if appointment.planned_start else None
         chair = appointment.chair.code if appointment.chair else "?"
         messages.success(
             request,

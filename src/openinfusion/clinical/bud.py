@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from openinfusion.clinical.units import Quantity, magnitude, round_half_up
 from openinfusion.errors import InvalidInput
@@ -161,6 +161,14 @@ def beyond_use_date(
     governed_by, earliest = min(candidates, key=lambda candidate: candidate[1])
     zone = compounded_at.tzinfo
     return BeyondUseDate(earliest.astimezone(zone), earliest - start, governed_by)
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone of that name (e.g. "America/New_York"); ValueError naming it if unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'America/New_York'") from exc
 
 
 def end_of_expiry_date(expiry: date, zone: tzinfo) -> datetime:

@@ -21,7 +21,6 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.ecc200datamatrix import ECC200DataMatrix
@@ -33,6 +32,8 @@ from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from openinfusion.clinical.bud import zone_named
 
 __all__ = [
     "HAZARD_WARNING",
@@ -172,9 +173,9 @@ def format_bud(bud: datetime.datetime, time_zone: str) -> str:
     if bud.tzinfo is None or bud.utcoffset() is None:
         raise LabelError("The beyond-use date has no time zone; pass an aware datetime (stored in UTC).")
     try:
-        zone = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise LabelError(f"Unknown time zone {time_zone!r}; use an IANA name such as 'America/New_York'.") from exc
+        zone = zone_named(time_zone)
+    except ValueError as exc:
+        raise LabelError(f"{str(exc).capitalize()}.") from exc
     local = bud.astimezone(zone)
     return f"{format_date(local.date())} {local:%H:%M} {local.tzname()} ({time_zone})"
 

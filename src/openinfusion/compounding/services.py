@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -527,7 +526,7 @@ def complete_preparation(preparation_id: int, *, actor: User, keep_open_vials: b
     draws = [d for d in preparation.plan["draws"]]
     scans = Scan.objects.filter(step__preparation=preparation, step__kind="scan_vial").select_related("lot", "product")
     for scan, draw in zip(scans.order_by("step__index"), draws, strict=True):
-        expiries.append(bud.end_of_expiry_date(scan.lot.expiry, ZoneInfo(preparation.site.time_zone)))
+        expiries.append(bud.end_of_expiry_date(scan.lot.expiry, preparation.site.zone))
         if scan.open_vial is not None:
             _draw_from_open_vial(scan.open_vial, Decimal(draw["draw_ml"]), now, reference)
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -37,7 +36,7 @@ class LotNotUsable(DomainError):
 
 def site_today(location: Location) -> dt.date:
     """Expiry is judged by the calendar date where the stock is, from the server clock."""
-    return timezone.now().astimezone(ZoneInfo(location.site.time_zone)).date()
+    return timezone.now().astimezone(location.site.zone).date()
 
 
 def location_for(actor: User, location_id: int) -> Location:

@@ -30,9 +30,7 @@ def scheduler(make_user):
 def day(site):
     """Tomorrow at the site, so that "now" (re-planning keeps everything after it) never cuts into
     the day whatever the hour the tests run; tests of the day itself pass their own ``now``."""
-    from openinfusion.chairs.services import zone
-
-    return dt.datetime.now(zone(site)).date() + dt.timedelta(days=1)
+    return dt.datetime.now(site.zone).date() + dt.timedelta(days=1)
 
 
 @pytest.fixture

@@ -244,9 +244,7 @@ def test_the_board_draws_the_day_and_only_a_scheduler_records_events(
     assert _reload(a).status == "booked"
     refused = client_for(scheduler).post(f"/schedule/appointments/{a.pk}/arrive", follow=True)
     assert "NOT_TODAY" in refused.content.decode() and _reload(a).status == "booked"  # the visit is tomorrow
-    from openinfusion.chairs.services import zone
-
-    today = visit(centre, a.patient, dt.datetime.now(zone(centre)).date())
+    today = visit(centre, a.patient, dt.datetime.now(centre.zone).date())
     response = client_for(scheduler).post(f"/schedule/appointments/{today.pk}/arrive", follow=True)
     assert "checked in" in response.content.decode()
     assert _reload(today).status == "arrived" and today.arrived_at is not None
@@ -374,7 +372,7 @@ def test_times_follow_the_wall_clock_on_the_day_clocks_go_forward(site, patients
     """2030-03-10, New York springs forward at 02:00: a patient told 11:00 stays told 11:00 through
     re-plans, and nobody is planned before the time they were told."""
     from openinfusion.chairs.models import Appointment, Chair, NurseShift
-    from openinfusion.chairs.services import plan_day, record_arrival, zone
+    from openinfusion.chairs.services import plan_day, record_arrival
 
     dst = dt.date(2030, 3, 10)
     for n in range(1, 4):
@@ -388,7 +386,7 @@ def test_times_follow_the_wall_clock_on_the_day_clocks_go_forward(site, patients
     told = {}
     for v in visits:
         v = _reload(v)
-        local = v.planned_arrival.astimezone(zone(site))
+        local = v.planned_arrival.astimezone(site.zone)
         assert (local.date(), local.time()) == (dst, v.earliest)  # a one-minute window: exactly that time
         told[v.pk] = v.planned_arrival
     for minute in ("08:00", "08:10"):

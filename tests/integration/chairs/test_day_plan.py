@@ -11,7 +11,7 @@ from tests.integration.chairs.conftest import stored_violations, verified_order,
 
 def test_plan_day_stores_a_schedule_the_checker_accepts(centre, day, patients, scheduler):
     from openinfusion.chairs.models import Appointment, DayPlan
-    from openinfusion.chairs.services import plan_day, zone
+    from openinfusion.chairs.services import plan_day
     from openinfusion.scheduling.model import overlaps
 
     for i, p in enumerate(patients):
@@ -33,7 +33,7 @@ def test_plan_day_stores_a_schedule_the_checker_accepts(centre, day, patients, s
     assert plan.baseline  # FCFS metrics kept beside the plan's
     assert stored_violations(centre, day) == []
     for a in rows:  # every appointment time is inside the patient's window and before the start
-        local = a.planned_arrival.astimezone(zone(centre)).time()
+        local = a.planned_arrival.astimezone(centre.zone).time()
         assert a.earliest <= local <= a.latest and a.planned_arrival <= a.planned_start
 
 
@@ -116,14 +116,14 @@ def test_a_nurse_sees_the_board_but_cannot_book(centre, day, patient, nurse, sch
 
 def test_no_one_is_started_by_a_nurse_on_break(centre, day, patients, scheduler):
     from openinfusion.chairs.models import Appointment, NurseShift
-    from openinfusion.chairs.services import plan_day, zone
+    from openinfusion.chairs.services import plan_day
 
     NurseShift.objects.filter(site=centre).update(break_start=dt.time(9), break_end=dt.time(10))
     for p in patients:
         visit(centre, p, day, earliest=dt.time(9), latest=dt.time(9, 30), minutes=60)
     plan_day(centre.pk, day, actor=scheduler, time_limit=2)
     for a in Appointment.objects.filter(site=centre, date=day):
-        start = a.planned_start.astimezone(zone(centre)).time()
+        start = a.planned_start.astimezone(centre.zone).time()
         setup_end = (dt.datetime.combine(day, start) + dt.timedelta(minutes=15)).time()
         assert setup_end <= dt.time(9) or start >= dt.time(10), f"{a.patient.mrn} started at {start}"
     assert stored_violations(centre, day) == []
