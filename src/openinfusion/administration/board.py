@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from openinfusion.accounts.models import User
+from openinfusion.accounts.models import Site, User
 from openinfusion.administration.models import Dispense
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.orders.models import Order, OrderStatus
@@ -44,9 +44,13 @@ class BoardRow:
 def chair_board(actor: User, day: dt.date | None = None) -> list[BoardRow]:
     """Every dose planned for ``day`` (default today) at the actor's sites, by place — and any dose
     still on its way or running from another day, so nothing in progress drops off at midnight."""
-    day = day or timezone.localdate()
-    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    planned_that_day = Q(planned_start__gte=start, planned_start__lt=start + dt.timedelta(days=1))
+    sites = list(Site.objects.filter(pk__in=actor.site_ids()).order_by("name"))
+    day = day or (dt.datetime.now(sites[0].zone).date() if sites else timezone.localdate())
+    planned_that_day = Q(pk__in=[])
+    for site in sites:  # each site's day runs from its own midnight to the next (23 or 25 h on DST days)
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=site.zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=site.zone)
+        planned_that_day |= Q(site=site, planned_start__gte=start, planned_start__lt=end)
     under_way = Q(status__in=(OrderStatus.DISPENSED, OrderStatus.ADMINISTERING))
     orders = (
         Order.objects.filter(site__in=actor.site_ids(), status__in=STAGE_OF)

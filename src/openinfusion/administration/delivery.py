@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from openinfusion.accounts.models import User
 from openinfusion.administration import manifest
 from openinfusion.administration.models import Destination
@@ -43,8 +41,6 @@ def manifest_pdf_for(actor: User, dispense_id: int) -> bytes:
             pump="ambulatory pump (serial at hand-off)"
             if order.duration_minutes and order.duration_minutes > 240
             else None,
-            notes=f"Prepared {timezone.localtime(preparation.completed_at):%Y-%m-%d %H:%M}"
-            if preparation.completed_at
-            else "",
+            notes=f"Prepared {preparation.site.clock(preparation.completed_at)}" if preparation.completed_at else "",
         )
     )

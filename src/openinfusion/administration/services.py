@@ -33,7 +33,7 @@ from openinfusion.administration.models import (
     Vitals,
 )
 from openinfusion.audit.services import audited, record
-from openinfusion.clinical.units import format_decimal
+from openinfusion.clinical.units import format_decimal, round_half_up
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import Conflict, DomainError, InvalidInput, NotFound
 from openinfusion.orders.models import OrderStatus
@@ -246,6 +246,16 @@ def return_preparation(
         preparation.rejection_reason = dispense.closed_reason
         preparation.version += 1
         preparation.save(update_fields=["status", "rejection_reason", "version"])
+        record(
+            "compounding:preparation:wasted",
+            actor=actor,
+            entity=preparation,
+            site=preparation.site,
+            patient_id=preparation.order.patient_id,
+            before={"status": PreparationStatus.APPROVED},
+            after={"status": PreparationStatus.REJECTED},
+            reason=dispense.closed_reason,
+        )
         advance_order(
             preparation.order,
             OrderStatus.VERIFIED,
@@ -357,9 +367,9 @@ def record_pump_program(
     administration = administration_for(actor, administration_id, lock=True)
     if administration.status != AdministrationStatus.VERIFIED:
         raise Conflict("The pump is programmed before the infusion starts.", code="WRONG_STATE")
-    pump = Pump.objects.filter(serial=pump_serial.strip(), active=True).first()
+    pump = Pump.objects.filter(serial=pump_serial.strip(), active=True, site__in=actor.site_ids()).first()
     if pump is None:
-        raise NotFound(f"No pump with serial {pump_serial!r} is in service.", code="UNKNOWN_PUMP")
+        raise NotFound(f"No pump with serial {pump_serial!r} is in service at your sites.", code="UNKNOWN_PUMP")
     plan = administration.dispense.preparation.plan
     rate, volume = Decimal(plan.get("rate_ml_h") or 0), Decimal(plan.get("final_volume_ml") or 0)
     if rate and not _within(Decimal(rate_ml_h), rate, PUMP_TOLERANCE_PCT):
@@ -552,7 +562,7 @@ def end_administration(
             "Record how the hazardous remains were disposed of (e.g. 'yellow hazardous bin').", code="DISPOSAL_REQUIRED"
         )
     order = administration.order
-    amount = (order.dose * fraction).quantize(Decimal("0.01"))
+    amount = round_half_up(order.dose * fraction, 2)
     administration.status, administration.ended_at = AdministrationStatus.ENDED, timezone.now()
     administration.volume_infused_ml, administration.amount_given = infused, amount
     administration.partial, administration.end_reason, administration.waste_disposal = partial, reason, waste_disposal

@@ -26,6 +26,13 @@ def _number(text: str | None, what: str) -> Decimal:
         raise InvalidInput(f"{what} must be a number.", code="INVALID_INPUT") from None
 
 
+def _whole(text: str | None, what: str) -> int:
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        raise InvalidInput(f"{what} must be a whole number.", code="INVALID_INPUT") from None
+
+
 def _done(request: HttpRequest, action: Callable[[], object], success: str, target: str, **kwargs: Any) -> HttpResponse:
     try:
         action()
@@ -51,7 +58,7 @@ def dispensing(request: HttpRequest) -> HttpResponse:
         return _done(
             request,
             lambda: services.dispense_preparation(
-                int(data.get("preparation", "0") or 0),
+                _whole(data.get("preparation"), "The preparation"),
                 actor=me,
                 destination=data.get("destination", ""),
                 place=data.get("place", ""),
@@ -128,7 +135,7 @@ def infusion(request: HttpRequest, administration_id: int) -> HttpResponse:
             "reaction": lambda: services.record_reaction(
                 administration_id,
                 actor=me,
-                grade=int(data.get("grade", "0") or 0),
+                grade=_whole(data.get("grade"), "The reaction grade"),
                 symptoms=data.get("symptoms", ""),
                 actions=data.get("actions", ""),
                 medicines_given=data.get("medicines_given", ""),

@@ -18,7 +18,7 @@ from tests.integration.administration.conftest import (
 )
 
 from openinfusion.administration import services
-from openinfusion.administration.models import Administration, Dispense, RateChange, Reaction, Vitals
+from openinfusion.administration.models import Administration, Dispense, Pump, RateChange, Reaction, Vitals
 from openinfusion.audit.models import AuditEvent
 from openinfusion.errors import DomainError
 from openinfusion.orders import facts, rules
@@ -51,7 +51,9 @@ def fresh(administration) -> Administration:
 # --- the pump ----------------------------------------------------------------------------------------
 
 
-def test_a_pump_programmed_off_the_prescription_is_refused_then_programmed_right(checked, nurse, technician, pump):
+def test_a_pump_programmed_off_the_prescription_is_refused_then_programmed_right(
+    checked, nurse, technician, pump, other_site
+):
     administration = at_bedside(checked, nurse, technician)
     rate, volume = Decimal(checked.plan["rate_ml_h"]), Decimal(checked.plan["final_volume_ml"])
     assert (rate, volume) == (Decimal("140.3"), Decimal("280.6"))
@@ -67,6 +69,13 @@ def test_a_pump_programmed_off_the_prescription_is_refused_then_programmed_right
             administration.pk, actor=nurse, pump_serial="PMP-0000", rate_ml_h=rate, volume_ml=volume
         ),
     )
+    elsewhere = Pump.objects.create(site=other_site, serial="PMP-SOUTH", model="Sapphire infusion pump")
+    refused(  # another site's pump is not this nurse's to program
+        "UNKNOWN_PUMP",
+        lambda: services.record_pump_program(
+            administration.pk, actor=nurse, pump_serial=elsewhere.serial, rate_ml_h=rate, volume_ml=volume
+        ),
+    )
     unchanged = fresh(administration)
     assert (unchanged.pump_id, unchanged.rate_ml_h, unchanged.volume_ml, unchanged.status) == (
         None,
@@ -78,6 +87,7 @@ def test_a_pump_programmed_off_the_prescription_is_refused_then_programmed_right
         "RATE_MISMATCH",
         "RATE_MISMATCH",
         "RATE_MISMATCH",
+        "UNKNOWN_PUMP",
         "UNKNOWN_PUMP",
     ]
 
