@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
-from django.utils import timezone
-
-from openinfusion.accounts.models import User
+from openinfusion.accounts.models import Site, User
 from openinfusion.clinical.units import format_decimal
 from openinfusion.compounding import labels
 from openinfusion.compounding.models import Preparation, PreparationStatus
@@ -70,8 +69,8 @@ def label_zpl_for(actor: User, preparation_id: int) -> str:
     return labels.label_zpl(label_data(_released(actor, preparation_id)))
 
 
-def _when(moment: object) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""  # type: ignore[arg-type]
+def _when(moment: dt.datetime | None, site: Site) -> str:
+    return site.clock(moment) if moment else ""
 
 
 def record_pdf_for(actor: User, preparation_id: int) -> bytes:
@@ -94,7 +93,7 @@ def record_pdf_for(actor: User, preparation_id: int) -> bytes:
                 ("Basis", order.basis_text or "flat dose"),
                 *((name, str(value)) for name, value in order.calculation_inputs.items()),
                 ("Verified by", order.verified_by.printed_name if order.verified_by else ""),
-                ("Verified at", _when(order.verified_at)),
+                ("Verified at", _when(order.verified_at, preparation.site)),
             ),
             plan_summary=(
                 ("Room", preparation.room.name),
@@ -107,7 +106,7 @@ def record_pdf_for(actor: User, preparation_id: int) -> bytes:
             scans=tuple(
                 labels.RecordLine(
                     (
-                        _when(s.at),
+                        _when(s.at, preparation.site),
                         str(s.index + 1),
                         str(s.scan.product),
                         s.scan.product.ndc_labelled,
@@ -122,7 +121,7 @@ def record_pdf_for(actor: User, preparation_id: int) -> bytes:
             weighings=tuple(
                 labels.RecordLine(
                     (
-                        _when(s.at),
+                        _when(s.at, preparation.site),
                         str(s.index + 1),
                         s.weighing.scale,
                         str(s.weighing.tare_g),
@@ -135,15 +134,20 @@ def record_pdf_for(actor: User, preparation_id: int) -> bytes:
                 )
                 for s in weighings
             ),
-            steps=tuple(labels.RecordLine((_when(s.at), str(s.index + 1), s.by.username, s.kind)) for s in steps),
+            steps=tuple(
+                labels.RecordLine((_when(s.at, preparation.site), str(s.index + 1), s.by.username, s.kind))
+                for s in steps
+            ),
             intercepted_errors=tuple(
-                labels.RecordLine((_when(e.at), str(e.step_index + 1), e.code, e.message, e.by.username))
+                labels.RecordLine(
+                    (_when(e.at, preparation.site), str(e.step_index + 1), e.code, e.message, e.by.username)
+                )
                 for e in preparation.intercepted_errors.select_related("by")
             ),
             photos=tuple(photo.image.read() for photo in preparation.photos.all()),
             final_check=(
                 ("Checked by", preparation.checked_by.printed_name if preparation.checked_by else "not yet"),
-                ("Checked at", _when(preparation.checked_at)),
+                ("Checked at", _when(preparation.checked_at, preparation.site)),
                 ("Meaning", "final check by" if preparation.final_check else ""),
                 ("Signature hash", preparation.final_check.content_hash if preparation.final_check else ""),
             ),

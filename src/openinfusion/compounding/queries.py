@@ -9,6 +9,7 @@ from openinfusion.compounding.models import OpenVial, OpenVialStatus, Preparatio
 from openinfusion.formulary.models import Product
 from openinfusion.inventory.models import Lot
 from openinfusion.inventory.queries import fefo_pick
+from openinfusion.inventory.services import site_today
 
 QUEUE_STATUSES = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS)
 
@@ -66,7 +67,7 @@ def traced_doses(keys: list[str]) -> list[dict[str, object]]:
 
 def lots_to_take(preparation: Preparation, step: dict[str, object]) -> list[Lot]:
     """The lots to take for a scan step, first expiry first, from the room's shelf."""
-    today = timezone.localdate()
+    today = site_today(preparation.room)
     if step["kind"] == "reconstitute":
         product_ids = list(Product.objects.filter(drug__key=step["diluent"], active=True).values_list("pk", flat=True))
     elif step["kind"] in ("scan_vial", "scan_bag"):

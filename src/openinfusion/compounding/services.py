@@ -8,6 +8,7 @@ step and is kept as an ``InterceptedError`` (written after the refused transacti
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -558,9 +559,13 @@ def _draw_from_open_vial(vial: OpenVial, draw_ml: Decimal, now: dt.datetime, ref
 
 @audited("compounding:open_vials:expire")
 def expire_open_vials(*, actor: User | None, now: dt.datetime | None = None) -> int:
-    """Waste every open vial past its in-use limit, with the reason (run from the queue and the CLI)."""
+    """Waste every open vial past its in-use limit, with the reason: at the acting person's sites
+    (run when the queue opens), or everywhere when the system runs it (the CLI)."""
     now = now or timezone.now()
-    expired = list(OpenVial.objects.select_for_update().filter(status=OpenVialStatus.OPEN, expires_at__lte=now))
+    vials = OpenVial.objects.select_for_update().filter(status=OpenVialStatus.OPEN, expires_at__lte=now)
+    if actor is not None:
+        vials = vials.filter(location__site__in=actor.site_ids())
+    expired = list(vials)
     for vial in expired:
         vial.status, vial.closed_at = OpenVialStatus.WASTED, now
         vial.closed_reason = f"in-use limit reached {vial.location.site.clock(vial.expires_at)} (USP <797>)"
@@ -642,7 +647,9 @@ def final_check(
         signature_meaning=SignatureMeaning.FINAL_CHECK_BY if approve else "",
     )
     if not approve:
-        with transaction.atomic():
+        # a new dose is planned at once when it can be; if not (no room, no stock), the rejection
+        # stands and the verified order waits in the queue for a plan
+        with contextlib.suppress(DomainError), transaction.atomic():
             plan_preparation(preparation.order_id, actor=actor)
     return preparation
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from django.utils import timezone
-
 from openinfusion.accounts.models import User
 from openinfusion.compounding import services
 from openinfusion.compounding.models import Preparation, PreparationStatus
@@ -17,7 +15,7 @@ from openinfusion.errors import NotFound
 from openinfusion.formulary.models import Product
 from openinfusion.inventory import queries
 from openinfusion.inventory.models import Lot, StockBalance
-from openinfusion.inventory.services import transfer_stock
+from openinfusion.inventory.services import site_today, transfer_stock
 
 SYRINGE_TARE_G = Decimal("11.250")
 BAG_TARE_G = Decimal("282.400")
@@ -42,7 +40,7 @@ def _products(preparation: Preparation) -> Counter[int]:
 
 def stock_room(preparation: Preparation, actor: User) -> None:
     """Bring enough packages of each product the steps take into the preparation's room."""
-    today = timezone.localdate()
+    today = site_today(preparation.room)
     for product_id, count in _products(preparation).items():
         have = sum(b.quantity for b in queries.fefo_pick(product_id, preparation.room_id, today))
         sources = (

@@ -183,3 +183,10 @@ def test_a_multiple_dose_vial_is_kept_28_days_of_elapsed_time(
     assert vial.expires_at - vial.opened_at == dt.timedelta(days=28)
     expires = vial.expires_at.astimezone(NEW_YORK)
     assert (expires.date(), expires.hour) == (dt.date(2026, 11, 22), 11)  # 11:00 EST: elapsed days, not wall days
+
+
+def test_opening_the_queue_at_another_site_leaves_this_sites_open_vials_alone(open_vial, make_user, other_site):
+    south = make_user("south-technician", "technician", sites=("south",))
+    assert services.expire_open_vials(actor=south, now=open_vial.expires_at) == 0
+    assert OpenVial.objects.get(pk=open_vial.pk).status == "open"
+    assert services.expire_open_vials(actor=None, now=open_vial.expires_at) == 1
