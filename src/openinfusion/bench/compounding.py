@@ -18,7 +18,6 @@ It needs a database without real data: it refuses one that has sites, patients o
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import platform
 import secrets
@@ -52,6 +51,7 @@ from openinfusion.orders import services as orders
 from openinfusion.orders.models import Order
 from openinfusion.patients import services as charts
 from openinfusion.patients.models import Patient
+from openinfusion.scheduling.metrics import percentile
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 """Setup only: the people who never sign in the timed path (prescriber, verifying pharmacist,
@@ -374,17 +374,11 @@ def _floor(world: _World, sample: _Sample, n: int) -> _Sample:
 # --- the report -----------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (p100 is the maximum)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
 def _ms(values: list[float]) -> dict[str, float]:
     return {
-        "p50": round(percentile(values, 50) * 1000, 2),
-        "p95": round(percentile(values, 95) * 1000, 2),
-        "p99": round(percentile(values, 99) * 1000, 2),
+        "p50": round(percentile(values, 0.5) * 1000, 2),
+        "p95": round(percentile(values, 0.95) * 1000, 2),
+        "p99": round(percentile(values, 0.99) * 1000, 2),
         "mean": round(sum(values) / len(values) * 1000, 2),
     }
 
@@ -488,7 +482,7 @@ def run(
             **floor,
         },
         "overhead_factor": round(path["seconds"] / floor["seconds"], 1),
-        "signature_password_check_ms": round(percentile(hashing, 50) * 1000, 1),
+        "signature_password_check_ms": round(percentile(hashing, 0.5) * 1000, 1),
         "steps_ms": {kind: {"count": len(steps[kind]), **_ms(steps[kind])} for kind in STEP_ORDER if steps[kind]},
         "human_anchor": ANCHOR,
         "machine": {

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import math
 import os
 import platform
 import statistics
@@ -50,7 +49,7 @@ from openinfusion.scheduling.generator import (
     generate_day,
     sample_disruptions,
 )
-from openinfusion.scheduling.metrics import DayMetrics, day_metrics, lower_bounds
+from openinfusion.scheduling.metrics import DayMetrics, day_metrics, lower_bounds, percentile
 from openinfusion.scheduling.model import Appointment, Day, Schedule, arrival_of
 from openinfusion.scheduling.replan import AddOn, Cancellation, Event, LateArrival, replan
 from openinfusion.scheduling.solver import SolverOptions, solve_day
@@ -120,10 +119,9 @@ def replay(day: Day, schedule: Schedule, disruptions: Disruptions) -> dict[str, 
         waits.append(start - arrival[a.id])
         last_end = max(last_end, end)
     overtime = sum(max(0, end - nurses[n].shift_end) for n, end in nurse_last.items())
-    waits.sort()
     return {
         "mean_wait": statistics.fmean(waits) if waits else 0.0,
-        "p90_wait": float(waits[max(0, math.ceil(0.9 * len(waits)) - 1)]) if waits else 0.0,
+        "p90_wait": percentile(waits, 0.9),
         "day_length": float(last_end - day.opening),
         "overtime": float(overtime),
     }
@@ -133,12 +131,12 @@ def replay_summary(runs: list[dict[str, float]]) -> dict[str, float]:
     """Means over the simulated days, and the 95th percentile of the day length."""
     if not runs:
         return {}
-    lengths = sorted(r["day_length"] for r in runs)
+    lengths = [r["day_length"] for r in runs]
     return {
         "mean_wait": round(statistics.fmean(r["mean_wait"] for r in runs), 1),
         "p90_wait": round(statistics.fmean(r["p90_wait"] for r in runs), 1),
         "day_length": round(statistics.fmean(lengths), 1),
-        "day_length_p95": lengths[max(0, math.ceil(0.95 * len(lengths)) - 1)],
+        "day_length_p95": percentile(lengths, 0.95),
         "overtime": round(statistics.fmean(r["overtime"] for r in runs), 1),
     }
 
@@ -244,11 +242,6 @@ def _aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else 0.0
-
-
 def _change(before: float, after: float) -> float | None:
     return None if not before else round((after - before) / before, 4)
 
@@ -305,8 +298,8 @@ def run_size(
     opt_all["replay"] = replay_summary(replay_runs["optimised"])
     replan_summary = {
         "count": len(replan_seconds),
-        "p50_seconds": round(_percentile(replan_seconds, 0.5), 3),
-        "p95_seconds": round(_percentile(replan_seconds, 0.95), 3),
+        "p50_seconds": round(percentile(replan_seconds, 0.5), 3),
+        "p95_seconds": round(percentile(replan_seconds, 0.95), 3),
         "max_seconds": round(max(replan_seconds, default=0.0), 3),
         "violations": replan_violations,
     }

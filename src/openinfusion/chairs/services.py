@@ -120,6 +120,14 @@ def day_rows(site: Site, date: dt.date) -> tuple[list[Chair], list[NurseShift], 
     return chairs, shifts, appointments
 
 
+def day_hours(shifts: list[NurseShift]) -> tuple[int, int]:
+    """Opening and closing (site-local minutes): the usual hours, widened to the nurses' shifts."""
+    return (
+        min([DEFAULT_OPENING, *(minute_of(s.start) for s in shifts)]),
+        max([DEFAULT_CLOSING, *(minute_of(s.end) for s in shifts)]),
+    )
+
+
 def build_day(
     site: Site,
     date: dt.date,
@@ -137,8 +145,7 @@ def build_day(
     appointments = [a for a in appointments if a.status != AppointmentStatus.DONE]  # their chairs are free
     minutes = compounding_minutes([a.order_id for a in appointments if a.order_id is not None])
     items = [_appointment(a, date, site, rooms, has_hazardous_room, minutes, now) for a in appointments]
-    opening = min([DEFAULT_OPENING, *(minute_of(s.start) for s in shifts)])
-    closing = max([DEFAULT_CLOSING, *(minute_of(s.end) for s in shifts)])
+    opening, closing = day_hours(shifts)
     return sm.Day(
         opening=opening,
         closing=closing,

@@ -95,8 +95,7 @@ def day_board(request: HttpRequest) -> HttpResponse:
     date = _date(request.GET.get("date"), site)
     chairs, shifts, appointments = services.day_rows(site, date)
     cancelled = Appointment.objects.filter(site=site, date=date, status="cancelled").select_related("patient")
-    opening = min([services.DEFAULT_OPENING, *(services.minute_of(s.start) for s in shifts)])
-    closing = max([services.DEFAULT_CLOSING, *(services.minute_of(s.end) for s in shifts)])
+    opening, closing = services.day_hours(shifts)
     plan = DayPlan.objects.filter(site=site, date=date).first()
     outages = list(
         ChairOutage.objects.filter(

@@ -8,6 +8,7 @@ call the model's helper properties), so a mistake in the optimiser's model shows
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from openinfusion.scheduling.model import Appointment, Assignment, Chair, Day, Nurse, Room, Schedule
@@ -259,31 +260,37 @@ def _check_minutes(
         if s.prep_start is not None and s.prep_room is not None:
             for minute in range(s.prep_start, s.prep_start + a.prep_minutes):
                 hoods.setdefault((s.prep_room, minute), []).append(a.id)
+    out.extend(
+        _over_capacity(
+            load,
+            {n.id: n.max_patients for n in nurses.values()},
+            "ratio",
+            lambda nurse, count, minute, most: f"{nurse} has {count} patients at {_hhmm(minute)} (at most {most})",
+        )
+    )
+    out.extend(
+        _over_capacity(
+            hoods,
+            {r.id: r.hoods for r in rooms.values()},
+            "pharmacy_capacity",
+            lambda room, count, minute, most: f"{room} makes {count} doses at {_hhmm(minute)} with {most} hoods",
+        )
+    )
+    return out
+
+
+def _over_capacity(
+    usage: dict[tuple[str, int], list[str]],
+    capacity: dict[str, int],
+    kind: str,
+    message: Callable[[str, int, int, int], str],
+) -> list[Violation]:
+    """One violation per resource and group of appointments that exceeds its capacity at a minute."""
+    out: list[Violation] = []
     reported: set[tuple[str, frozenset[str]]] = set()
-    for (nurse_id, minute), patients in sorted(load.items()):
-        nurse = nurses.get(nurse_id)
-        if nurse is not None and len(patients) > nurse.max_patients:
-            key = (nurse_id, frozenset(patients))
-            if key not in reported:
-                reported.add(key)
-                out.append(
-                    Violation(
-                        "ratio",
-                        f"{nurse_id} has {len(patients)} patients at {_hhmm(minute)} (at most {nurse.max_patients})",
-                        tuple(patients),
-                    )
-                )
-    for (room_id, minute), doses in sorted(hoods.items()):
-        room = rooms.get(room_id)
-        if room is not None and len(doses) > room.hoods:
-            key = (room_id, frozenset(doses))
-            if key not in reported:
-                reported.add(key)
-                out.append(
-                    Violation(
-                        "pharmacy_capacity",
-                        f"{room_id} makes {len(doses)} doses at {_hhmm(minute)} with {room.hoods} hoods",
-                        tuple(doses),
-                    )
-                )
+    for (resource, minute), ids in sorted(usage.items()):
+        most = capacity.get(resource)
+        if most is not None and len(ids) > most and (resource, frozenset(ids)) not in reported:
+            reported.add((resource, frozenset(ids)))
+            out.append(Violation(kind, message(resource, len(ids), minute, most), tuple(ids)))
     return out

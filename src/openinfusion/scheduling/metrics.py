@@ -4,7 +4,7 @@ benchmark prints (wait, day length, chair use, peak, nurse ratio, overtime, dose
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from openinfusion.scheduling.model import Assignment, Day, Schedule, arrival_of
@@ -119,12 +119,12 @@ def ratio_violations(day: Day, schedule: Schedule) -> int:
     return count
 
 
-def _percentile(values: list[int], share: float) -> float:
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile, ``share`` in (0, 1] (1 is the maximum); 0 for no values."""
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(0, math.ceil(share * len(ordered)) - 1)
-    return float(ordered[rank])
+    return float(ordered[max(0, math.ceil(share * len(ordered)) - 1)])
 
 
 def day_metrics(day: Day, schedule: Schedule) -> DayMetrics:
@@ -140,7 +140,7 @@ def day_metrics(day: Day, schedule: Schedule) -> DayMetrics:
         appointments=len(day.appointments),
         scheduled=len(schedule.assignments),
         mean_wait=sum(waits) / len(waits) if waits else 0.0,
-        p90_wait=_percentile(waits, 0.9),
+        p90_wait=percentile(waits, 0.9),
         day_length=max(0, last - day.opening),
         last_chair_free=last,
         chair_utilisation=booked / available,

@@ -2,7 +2,9 @@
 patient in (three re-plans at once, no deadlock): each plan is computed from
 the other's committed result (plans are serialised per site, and every audited transition also
 waits for the audit chain's head), so both visits end up planned and the
-stored day passes the independent checker — no two visits share a chair at once."""
+stored day passes the independent checker — no two visits share a chair at once. On SQLite every
+write transaction runs alone (IMMEDIATE mode), so only the PostgreSQL run (required in CI) exercises
+the locks themselves."""
 
 from __future__ import annotations
 
