@@ -179,7 +179,10 @@ def record_handoff(
     dispense.status = DispenseStatus.IN_TRANSIT
     dispense.save(update_fields=["status"])
     record(
-        "administration:dispense:handed_off", actor=actor, entity=dispense, after={"temperature_c": str(temperature)}
+        "administration:dispense:handed_off",
+        actor=actor,
+        entity=dispense,
+        after={"temperature_c": None if temperature is None else str(temperature)},
     )
     return handoff
 
