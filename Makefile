@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= $(or $(OPENINFUSION_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/openinfusion)
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint test-sqlite test-postgres bench clean
+.PHONY: help install run test lint test-sqlite test-postgres test-clock bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,6 +46,13 @@ test-postgres: install ## the suite (without browser journeys) on PostgreSQL; re
 	else \
 		echo "SKIPPED the PostgreSQL run: no server at $(TEST_POSTGRES_URL) (set OPENINFUSION_TEST_POSTGRES_URL)."; \
 	fi
+
+test-clock: install ## the site-calendar tests again at each hard instant of tests/clock.py, SQLite and PostgreSQL
+	@for instant in $$($(BIN)/python -c 'from tests.clock import HARD_INSTANTS; print(*HARD_INSTANTS.values())'); do \
+		echo "== site-calendar tests at $$instant"; \
+		OPENINFUSION_TEST_NOW=$$instant $(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres \
+			PYTEST_ARGS="-q -m 'site_calendar and not e2e' -p no:cacheprovider" || exit 1; \
+	done
 
 bench: install ## the benchmarks on a fresh SQLite database, figure beside baseline (docs/bench.md)
 	OPENINFUSION_DATA_DIR=$$(mktemp -d) OPENINFUSION_DATABASE_URL= $(BIN)/openinfusion bench compounding

@@ -7,8 +7,10 @@ import importlib
 from collections.abc import Callable
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
+from tests import clock as suite_clock
 
 PASSWORD = "correct-horse-battery-7"
 
@@ -21,11 +23,31 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["tests.passwords.QuickArgon2PasswordHasher"]
 
 
+CLOCK = pytest.StashKey[time_machine.Traveller]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Each test, its fixtures included, runs on the suite's clock (tests/clock.py), never the
+    machine's: it starts at the same instant whatever the hour, and runs on from there."""
+    with time_machine.travel(suite_clock.start(), tick=True) as coordinates:
+        item.stash[CLOCK] = coordinates
+        return (yield)
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> time_machine.Traveller:
+    """The test's clock: ``clock.move_to(moment)`` sets the time, ``clock.shift(delta)`` moves it."""
+    return request.node.stash[CLOCK]
+
+
 @pytest.fixture
 def site(db):
     from openinfusion.accounts.services import create_site
 
-    return create_site(actor=None, code="north", name="North Infusion Pharmacy", kind="hospital_pharmacy")
+    return create_site(
+        actor=None, code="north", name="North Infusion Pharmacy", kind="hospital_pharmacy", time_zone="America/New_York"
+    )
 
 
 @pytest.fixture

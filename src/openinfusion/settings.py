@@ -114,8 +114,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # Tests use a file, not shared-cache memory, so concurrent writers wait for the lock as in production.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-openinfusion.sqlite3")}
+    # Tests use a file, not shared-cache memory, so concurrent writers wait for the lock as in
+    # production; one file per test run, so two runs side by side never share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-openinfusion-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- People and sessions --------------------------------------------------------------------

@@ -29,7 +29,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-CLI = str(Path(sys.executable).with_name("openinfusion"))
+SERVE_AT = str(Path(__file__).with_name("serve_at.py"))
+
+
+def _cli(*args: str) -> list[str]:
+    """An ``openinfusion`` command on the suite's clock, as the test itself reads it now."""
+    from django.utils import timezone
+
+    return [sys.executable, SERVE_AT, timezone.now().isoformat(), *args]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -50,11 +57,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "OPENINFUSION_DATA_DIR": str(data_dir), "OPENINFUSION_DATABASE_URL": ""}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     for command in (["migrate", "--json"], ["demo", "--json"]):
-        subprocess.run([CLI, *command], env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run(_cli(*command), env=env, check=True, capture_output=True, timeout=120)
     port = _free_port()
     log = (data_dir / "server.log").open("w")
     server = subprocess.Popen(
-        [CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        _cli("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

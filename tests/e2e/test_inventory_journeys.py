@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from playwright.sync_api import expect
+from tests.clock import site_today
 from tests.e2e.test_shell_journeys import sign_in
 
 from openinfusion.clinical.codes import ndc_to_gtin14
@@ -19,7 +20,7 @@ def scan_of(ndc: str, lot: str, expiry: dt.date) -> str:
 
 
 def test_receive_a_scanned_lot_see_it_in_stock_quarantine_and_trace_it(page):
-    expiry = dt.date.today() + dt.timedelta(days=300)
+    expiry = site_today("America/New_York") + dt.timedelta(days=300)
     sign_in(page, "inventory")
     page.goto("/inventory/receive/")
     scan = page.get_by_label("Scan the package's DataMatrix")
@@ -65,7 +66,7 @@ def test_an_expired_lot_is_refused_at_the_bench(page):
     sign_in(page, "technician")
     page.goto("/inventory/receive/")
     scan = page.get_by_label("Scan the package's DataMatrix")
-    scan.fill(scan_of(VANCOMYCIN_NDC, "E2E-OLD-1", dt.date.today() - dt.timedelta(days=2)))
+    scan.fill(scan_of(VANCOMYCIN_NDC, "E2E-OLD-1", site_today("America/New_York") - dt.timedelta(days=2)))
     scan.press("Enter")
     alert = page.locator("#receive-result [role=alert]")
     expect(alert).to_have_attribute("data-code", "EXPIRED_LOT")

@@ -11,10 +11,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from openinfusion.accounts.models import User
+from openinfusion.accounts.models import Site, User
 from openinfusion.audit.services import audited, record
 from openinfusion.concurrency import save_versioned
 from openinfusion.errors import Conflict, InvalidInput, NotFound
@@ -76,11 +76,13 @@ def reorder_suggestions(site_ids: set[int], today: dt.date, usage_days: int = 30
         .annotate(total=Sum("quantity"))
     )
     on_hand = {(row["lot__product_id"], row["location_id"]): row["total"] for row in usable}
-    since = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=usage_days), dt.time.min))
+    # The window opens at midnight on each site's own calendar, not the server's (UTC).
+    first_day = dt.datetime.combine(today - dt.timedelta(days=usage_days), dt.time.min)
+    in_window = Q(pk__in=[])  # no site, no usage
+    for site in Site.objects.filter(pk__in=site_ids):
+        in_window |= Q(location__site=site, at__gte=first_day.replace(tzinfo=site.zone))
     used = (
-        StockMovement.objects.filter(
-            location__site__in=site_ids, kind__in=[MovementKind.CONSUME, MovementKind.WASTE], at__gte=since
-        )
+        StockMovement.objects.filter(in_window, kind__in=[MovementKind.CONSUME, MovementKind.WASTE])
         .values("lot__product_id", "location_id")
         .annotate(total=Sum("quantity"))
     )

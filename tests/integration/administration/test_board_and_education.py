@@ -9,7 +9,6 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from pypdf import PdfReader
 from tests.integration.administration.conftest import (
     SOON,
@@ -32,9 +31,9 @@ BASE = "/api/v1/administration"
 
 
 def board(client, *orders) -> dict[int, dict]:
-    """The board rows of these orders, asked for on each (UTC) day they are planned."""
+    """The board rows of these orders, asked for on each day (the site's calendar) they are planned."""
     rows: dict[int, dict] = {}
-    for day in {timezone.localdate(o.planned_start) for o in orders}:
+    for day in {o.planned_start.astimezone(o.patient.site.zone).date() for o in orders}:
         response = client.get(f"{BASE}/chair-board", {"day": day.isoformat()})
         assert response.status_code == 200, response.content
         rows |= {row["order_id"]: row for row in response.json()}

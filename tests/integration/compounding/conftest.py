@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.conftest import gs1
 
 PASSWORD = "correct-horse-battery-7"
@@ -35,7 +36,7 @@ D5W_LOT = "D5-250-A"
 
 
 def expiry_in(days: int = 200) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=days)
+    return site_today(SITE_ZONE) + dt.timedelta(days=days)
 
 
 @pytest.fixture

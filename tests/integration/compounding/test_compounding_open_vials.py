@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from tests.integration.compounding.conftest import (
     CARBOPLATIN_50,
     OXALIPLATIN_50,
@@ -40,8 +40,8 @@ CARBOPLATIN_450 = "61703-339-50"
 @contextmanager
 def clock_at(moment: dt.datetime) -> Iterator[None]:
     """The services read the time themselves (complete_preparation takes no time argument), so
-    the clock is fixed at ``moment`` — the only seam for the instant a vial is opened."""
-    with patch("django.utils.timezone.now", return_value=moment):
+    the suite's clock stands still at ``moment`` — the only seam for the instant a vial is opened."""
+    with time_machine.travel(moment, tick=False):
         yield
 
 

@@ -9,7 +9,16 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from tests.integration.compounding.conftest import PASSWORD, post, qualify, refused_event, state, verified_order
+from tests.clock import site_today
+from tests.integration.compounding.conftest import (
+    PASSWORD,
+    SITE_ZONE,
+    post,
+    qualify,
+    refused_event,
+    state,
+    verified_order,
+)
 
 from openinfusion.compounding import services
 from openinfusion.compounding.models import Preparation
@@ -71,7 +80,7 @@ def test_a_dose_verified_over_a_lab_hold_waits_for_release(
         patient.pk,
         actor=prescriber,
         regimen_key="mfolfox6",
-        start_date=timezone.localdate(),
+        start_date=site_today(SITE_ZONE),
         cycles=1,
         indication_code="C18.7",
     )
@@ -113,7 +122,7 @@ def test_a_hazardous_dose_needs_a_current_sterile_and_hazardous_qualification(
 ):
     tech = make_user("new-tech", "technician")
     if kinds:
-        qualify(tech, *kinds, valid_until=timezone.localdate() + dt.timedelta(days=valid_for_days))
+        qualify(tech, *kinds, valid_until=site_today(SITE_ZONE) + dt.timedelta(days=valid_for_days))
     before = state(preparation)
     with pytest.raises(DomainError) as refused:
         services.start_preparation(preparation.pk, actor=tech)
@@ -127,7 +136,7 @@ def test_a_hazardous_dose_needs_a_current_sterile_and_hazardous_qualification(
 
 def test_a_qualification_valid_through_today_still_counts(preparation, make_user):
     tech = make_user("new-tech", "technician")
-    qualify(tech, "sterile", "hazardous", valid_until=timezone.localdate())
+    qualify(tech, "sterile", "hazardous", valid_until=site_today(SITE_ZONE))
     assert services.start_preparation(preparation.pk, actor=tech).prepared_by == tech
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.compounding.conftest import (
     CARBOPLATIN_50,
     D5W_250,
@@ -143,7 +143,7 @@ def store(site):
 
 def expired_lot(receive, room, store, stock_keeper) -> str:
     lot = receive(OXALIPLATIN_100, "OX-OLD", room, quantity=2)
-    Lot.objects.filter(pk=lot.pk).update(expiry=timezone.localdate() - dt.timedelta(days=1))
+    Lot.objects.filter(pk=lot.pk).update(expiry=site_today(room) - dt.timedelta(days=1))
     return lot_scan(Lot.objects.get(pk=lot.pk))
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.conftest import TEST_NDC, gs1
 
 from openinfusion.audit.models import AuditEvent
@@ -23,7 +24,7 @@ def staff(make_user):
 
 
 def stocked(actor, location, lot, days=100, quantity=10):
-    package = scanning.from_scan(gs1(TEST_NDC, lot, timezone.localdate() + dt.timedelta(days=days)))
+    package = scanning.from_scan(gs1(TEST_NDC, lot, site_today(location) + dt.timedelta(days=days)))
     return services.receive_stock(actor=actor, package=package, location_id=location.pk, quantity=quantity).lot
 
 
@@ -94,7 +95,7 @@ def test_a_count_cannot_name_a_lot_held_only_at_another_site(staff, product, sto
 def test_expiring_windows_of_30_60_and_90_days(staff, product, store, clean_room, south_store, make_user):
     """The expiry report drives what is used first and what is returned for credit; each window must
     hold exactly the stock expiring within it, already-expired stock first, empty shelves left out."""
-    today = timezone.localdate()
+    today = site_today(store)
     for name, days in (("D10", 10), ("D30", 30), ("D45", 45), ("D75", 75), ("D90", 90), ("D91", 91), ("D200", 200)):
         stocked(staff, store, name, days=days, quantity=2)
     gone = stocked(staff, clean_room, "EMPTY", days=5, quantity=1)
@@ -116,7 +117,7 @@ def test_expiring_windows_of_30_60_and_90_days(staff, product, store, clean_room
 def test_fefo_picks_the_earliest_expiring_usable_lot(staff, product, store, clean_room):
     """First-expiry-first-out wastes least; a pick must never offer an expired, quarantined or
     recalled lot, nor a lot that is empty or kept at another location."""
-    today = timezone.localdate()
+    today = site_today(store)
     expired = stocked(staff, store, "EXPIRED", days=50)
     Lot.objects.filter(pk=expired.pk).update(expiry=today - dt.timedelta(days=1))
     held = stocked(staff, store, "HELD", days=3)
@@ -153,5 +154,5 @@ def test_fefo_breaks_an_expiry_tie_by_the_lot_received_first(staff, product, sto
     first = stocked(staff, store, "AAA-LATE", days=60)
     second = stocked(staff, store, "AAA-EARLY", days=60)
     Lot.objects.filter(pk=first.pk).update(received_at=timezone.now() - dt.timedelta(days=2))
-    picks = queries.fefo_pick(product.pk, store.pk, timezone.localdate())
+    picks = queries.fefo_pick(product.pk, store.pk, site_today(store))
     assert [b.lot for b in picks] == [first, second]

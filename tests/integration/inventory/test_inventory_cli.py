@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.conftest import OTHER_NDC, TEST_NDC, gs1
 
 from openinfusion.cli import main
@@ -46,7 +46,7 @@ def run_text(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def expiry(days: int) -> dt.date:
-    return timezone.localdate() + dt.timedelta(days=days)
+    return site_today("America/New_York") + dt.timedelta(days=days)  # the test site's zone
 
 
 def stocked(actor, location, lot, days=100, quantity=10):
@@ -104,7 +104,7 @@ def test_stock_receive_refusals_exit_non_zero_with_a_json_error(capsys, inv, mak
 
 def test_stock_receive_refusal_in_text_mode_goes_to_stderr(capsys, inv, product, store):
     """People at a terminal read the code and the message; stdout stays empty for pipes."""
-    past = timezone.localdate() - dt.timedelta(days=1)
+    past = expiry(-1)
     exit_code, out, err = run_text(
         capsys, "stock", "receive", "--gs1", gs1(TEST_NDC, "OLD", past), "--quantity", "1", "--location", "store",
         "--user", "inv",

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.conftest import OTHER_NDC, TEST_NDC, gs1
 
 from openinfusion.audit.models import AuditEvent
@@ -71,7 +72,7 @@ def line_of(order, product) -> PurchaseOrderLine:
 
 
 def receive(actor, store, quantity, line, ndc=TEST_NDC, lot="PO-LOT", expiry=None):
-    expiry = expiry or timezone.localdate() + dt.timedelta(days=200)
+    expiry = expiry or site_today(store) + dt.timedelta(days=200)
     return services.receive_stock(
         actor=actor,
         package=scanning.from_scan(gs1(ndc, lot, expiry)),
@@ -197,7 +198,7 @@ def test_an_order_needs_positive_quantities(buyer, supplier, store, product):
 
 
 def stock(actor, location, ndc, lot, quantity, expiry_days=200):
-    expiry = timezone.localdate() + dt.timedelta(days=expiry_days)
+    expiry = site_today(location) + dt.timedelta(days=expiry_days)
     package = scanning.from_scan(gs1(ndc, lot, expiry))
     return services.receive_stock(actor=actor, package=package, location_id=location.pk, quantity=quantity).lot
 
@@ -207,7 +208,7 @@ def test_reorder_suggests_products_at_or_below_reorder_point_up_to_par_by_suppli
 ):
     """The buyer orders from the suggestion; a product missed (or one over-ordered) means a dose
     not made or money on the shelf, so the threshold, the quantity and the grouping must be exact."""
-    today = timezone.localdate()
+    today = site_today(store)
     ParLevel.objects.create(product=product, location=store, par=20, reorder_point=5, supplier=supplier)
     ParLevel.objects.create(product=other_product, location=store, par=8, reorder_point=3, supplier=other_supplier)
     ParLevel.objects.create(product=product, location=clean_room, par=6, reorder_point=2, supplier=supplier)
@@ -234,7 +235,7 @@ def test_reorder_groups_by_supplier(buyer, store, product, other_product, suppli
     """One purchase order goes to one supplier, so suggestions must come grouped that way."""
     ParLevel.objects.create(product=product, location=store, par=10, reorder_point=2, supplier=supplier)
     ParLevel.objects.create(product=other_product, location=store, par=12, reorder_point=2, supplier=other_supplier)
-    suggestions = purchasing.reorder_suggestions(buyer.site_ids(), timezone.localdate())
+    suggestions = purchasing.reorder_suggestions(buyer.site_ids(), site_today(store))
     assert {s: [x.par_level.product_id for x in items] for s, items in suggestions.items()} == {
         supplier: [product.pk],
         other_supplier: [other_product.pk],
@@ -252,8 +253,8 @@ def test_reorder_shows_usage_over_the_last_30_days_only(buyer, store, clean_room
     services.consume_stock(lot.pk, actor=buyer, location_id=store.pk, quantity=4, reference="prep-new")
     services.waste_stock(lot.pk, actor=buyer, location_id=store.pk, quantity=1, reason="vial broken")
     services.transfer_stock(lot.pk, actor=buyer, from_location_id=store.pk, to_location_id=clean_room.pk, quantity=5)
-    suggestions = purchasing.reorder_suggestions(buyer.site_ids(), timezone.localdate())
+    suggestions = purchasing.reorder_suggestions(buyer.site_ids(), site_today(store))
     (suggestion,) = suggestions[supplier]
     assert suggestion.on_hand == 7 and suggestion.quantity == 23
     assert suggestion.usage == 5
-    assert purchasing.reorder_suggestions(buyer.site_ids(), timezone.localdate(), usage_days=60)[supplier][0].usage == 8
+    assert purchasing.reorder_suggestions(buyer.site_ids(), site_today(store), usage_days=60)[supplier][0].usage == 8

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.conftest import TEST_NDC, gs1
 
 from openinfusion.errors import DomainError
@@ -21,7 +21,7 @@ def staff(make_user):
 
 @pytest.fixture
 def lot(staff, product, store, clean_room):
-    expiry = timezone.localdate() + dt.timedelta(days=90)
+    expiry = site_today(store) + dt.timedelta(days=90)
     package = scanning.from_scan(gs1(TEST_NDC, "RC-1", expiry))
     lot = services.receive_stock(actor=staff, package=package, location_id=store.pk, quantity=10).lot
     services.transfer_stock(lot.pk, actor=staff, from_location_id=store.pk, to_location_id=clean_room.pk, quantity=4)

@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import close_old_connections, connection
 from django.db.models import Sum
-from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.conftest import TEST_NDC, gs1
 
 from openinfusion.errors import DomainError
@@ -21,7 +21,7 @@ STOCK = 30
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_consumers_never_take_more_than_is_on_hand(flushable_audit, make_user, product, store):
     tech = make_user("tech", "technician")
-    package = scanning.from_scan(gs1(TEST_NDC, "CC-1", timezone.localdate() + dt.timedelta(days=60)))
+    package = scanning.from_scan(gs1(TEST_NDC, "CC-1", site_today(store) + dt.timedelta(days=60)))
     lot = services.receive_stock(actor=tech, package=package, location_id=store.pk, quantity=STOCK).lot
     workers = 12 if connection.vendor == "postgresql" else 6
     attempts_each = 6

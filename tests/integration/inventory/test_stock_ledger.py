@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.conftest import TEST_NDC, gs1
 
 from openinfusion.errors import DomainError
@@ -23,7 +23,7 @@ def tech(make_user):
 
 
 def stocked(tech, location, lot="L1", expiry=None, quantity=10):
-    expiry = expiry or timezone.localdate() + dt.timedelta(days=100)
+    expiry = expiry or site_today(location) + dt.timedelta(days=100)
     package = scanning.from_scan(gs1(TEST_NDC, lot, expiry))
     return services.receive_stock(actor=tech, package=package, location_id=location.pk, quantity=quantity).lot
 
@@ -88,7 +88,7 @@ def test_a_cycle_count_records_every_line_and_adjusts_differences(tech, product,
 
 
 def test_fefo_offers_the_first_expiring_usable_lot_and_never_an_expired_one(tech, product, store):
-    today = timezone.localdate()
+    today = site_today(store)
     later = stocked(tech, store, lot="LATE", expiry=today + dt.timedelta(days=300))
     sooner = stocked(tech, store, lot="SOON", expiry=today + dt.timedelta(days=20))
     quarantined = stocked(tech, store, lot="HELD", expiry=today + dt.timedelta(days=5))
@@ -100,7 +100,7 @@ def test_fefo_offers_the_first_expiring_usable_lot_and_never_an_expired_one(tech
 
 def test_consuming_an_expired_lot_is_a_hard_stop(tech, product, store):
     lot = stocked(tech, store)
-    lot.expiry = timezone.localdate() - dt.timedelta(days=1)
+    lot.expiry = site_today(store) - dt.timedelta(days=1)
     lot.save()
     with pytest.raises(DomainError) as refused:
         services.consume_stock(lot.pk, actor=tech, location_id=store.pk, quantity=1, reference="prep-1")
@@ -108,7 +108,7 @@ def test_consuming_an_expired_lot_is_a_hard_stop(tech, product, store):
 
 
 def test_expiring_lists_stock_within_the_window_soonest_first(tech, product, store):
-    today = timezone.localdate()
+    today = site_today(store)
     stocked(tech, store, lot="D40", expiry=today + dt.timedelta(days=40))
     stocked(tech, store, lot="D10", expiry=today + dt.timedelta(days=10))
     stocked(tech, store, lot="D200", expiry=today + dt.timedelta(days=200))

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from tests.clock import site_today
 
 PASSWORD = "correct-horse-battery-7"
 SITE_ZONE = "America/Chicago"
@@ -119,7 +119,7 @@ def start_plan(actor, patient, *, regimen: str = "mfolfox6", cycles: int = 3, st
         patient.pk,
         actor=actor,
         regimen_key=regimen,
-        start_date=start or timezone.localdate(),
+        start_date=start or site_today(SITE_ZONE),
         cycles=cycles,
         indication_code="C18.7",
     )

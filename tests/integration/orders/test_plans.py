@@ -10,7 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
+from tests.clock import site_today
 from tests.integration.orders.conftest import (
     BSA_M2,
     PASSWORD,
@@ -39,7 +39,7 @@ def test_a_plan_writes_every_cycle_day_as_draft_orders(patient, prescriber, clie
         {
             "patient_id": patient.pk,
             "regimen": "mfolfox6",
-            "start_date": timezone.localdate().isoformat(),
+            "start_date": site_today(SITE_ZONE).isoformat(),
             "cycles": 3,
             "indication_code": "c18.7",
         },
@@ -153,7 +153,7 @@ def test_a_plan_without_a_weight_is_refused_and_nothing_is_created(library, pres
         {
             "patient_id": patient.pk,
             "regimen": "mfolfox6",
-            "start_date": timezone.localdate().isoformat(),
+            "start_date": site_today(SITE_ZONE).isoformat(),
             "cycles": 2,
             "indication_code": "C18.7",
         },
