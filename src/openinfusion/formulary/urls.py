@@ -5,5 +5,5 @@ from openinfusion.formulary import views
 app_name = "formulary"
 urlpatterns = [
     path("", views.browser, name="browser"),
-    path("drugs/<slug:key>/", views.drug_detail, name="drug"),
+    path("drugs/<str:key>/", views.drug_detail, name="drug"),  # keys hold dots: sodium-chloride-0.9
 ]
