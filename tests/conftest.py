@@ -3,6 +3,7 @@ another site...), API clients by session and by bearer token."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable
 
@@ -29,8 +30,11 @@ CLOCK = pytest.StashKey[time_machine.Traveller]()
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     """Each test, its fixtures included, runs on the suite's clock (tests/clock.py), never the
-    machine's: it starts at the same instant whatever the hour, and runs on from there."""
-    with time_machine.travel(suite_clock.start(), tick=True) as coordinates:
+    machine's: it starts at the same instant whatever the hour, and runs on from there. A test
+    about one moment of the calendar pins its own start with ``@pytest.mark.clock_at(ISO)``."""
+    pinned = item.get_closest_marker("clock_at")
+    start = dt.datetime.fromisoformat(pinned.args[0]) if pinned else suite_clock.start()
+    with time_machine.travel(start, tick=True) as coordinates:
         item.stash[CLOCK] = coordinates
         return (yield)
 

@@ -148,6 +148,7 @@ def test_a_wasted_open_vial_is_not_planned_again(open_vial, patient, prescriber,
 # --- daylight saving: the clocks go back at 02:00 EDT on 1 November 2026 in New York ---------------
 
 
+@pytest.mark.clock_at("2026-10-31T12:00:00-04:00")  # stock and staff set up the day before
 def test_a_single_dose_vial_opened_before_the_clocks_go_back_expires_12_elapsed_hours_later(
     patient, prescriber, pharmacist, technician, stocked
 ):
@@ -166,6 +167,7 @@ def test_a_single_dose_vial_opened_before_the_clocks_go_back_expires_12_elapsed_
     assert completed.bud - opened == dt.timedelta(hours=24)
 
 
+@pytest.mark.clock_at("2026-10-25T08:00:00-04:00")
 def test_a_multiple_dose_vial_is_kept_28_days_of_elapsed_time(
     patient, prescriber, pharmacist, technician, receive, hazardous_room, stocked
 ):

@@ -24,13 +24,13 @@ pytestmark = pytest.mark.django_db
 NEW_YORK = ZoneInfo("America/New_York")
 
 
+@pytest.mark.clock_at("2026-11-30T12:00:00-05:00")  # the lot is received that morning
 def test_a_lot_on_its_expiry_evening_is_usable_and_caps_the_bud_at_local_midnight(
     patient, prescriber, pharmacist, technician, receive, hazardous_room, clock
 ):
     """At 21:00 EST on 30 November (02:00 UTC on 1 December) a lot labelled 2026-11-30 is still in
     date in New York; the BUD stops at 23:59 EST that evening instead of 24 h later."""
     expiry = dt.date(2026, 11, 30)
-    clock.move_to(dt.datetime(2026, 11, 30, 12, 0, tzinfo=NEW_YORK))  # received that morning
     vials = receive(OXALIPLATIN_100, "OX-EVE", hazardous_room, quantity=2, expiry=expiry)
     bags = receive(D5W_250, "D5-EVE", hazardous_room, quantity=1)
     clock.move_to(dt.datetime(2026, 11, 30, 21, 0, tzinfo=NEW_YORK))
