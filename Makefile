@@ -21,11 +21,12 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed ## create the virtual environment and install everything
 
-run: install ## migrate, load the demo and serve on SQLite at http://$(HOST):$(PORT)/
+run: install ## migrate, load the demo and serve on SQLite at http://$(HOST):$(PORT)/ with a background worker
 	$(BIN)/openinfusion migrate
 	$(BIN)/openinfusion demo
 	@echo "Open http://$(HOST):$(PORT)/ and sign in with one of the demo logins above."
-	$(BIN)/openinfusion serve --host $(HOST) --port $(PORT)
+	@echo "A background worker runs beside the server (openinfusion worker); Ctrl-C stops both."
+	$(BIN)/openinfusion worker & trap 'kill $$!' EXIT INT TERM; $(BIN)/openinfusion serve --host $(HOST) --port $(PORT)
 
 test: install lint ## lint, then the whole suite on SQLite and on PostgreSQL (the two runs side by side)
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres

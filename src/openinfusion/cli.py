@@ -13,14 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from openinfusion import __version__
-from openinfusion.commands import accounts, audit, bench, calc, formulary, inventory, schedule, server
+from openinfusion.commands import accounts, audit, bench, calc, formulary, inventory, schedule, server, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openinfusion", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"openinfusion {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (server, accounts, audit, formulary, inventory, calc, bench, schedule):
+    for module in (server, worker, accounts, audit, formulary, inventory, calc, bench, schedule):
         module.register(subparsers)
     return parser
 

@@ -59,9 +59,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",  # serves the API docs' Swagger UI from its own static files, not a CDN
+    "django_tasks",
+    "django_tasks_db",
     "openinfusion.web",
     "openinfusion.accounts",
     "openinfusion.audit",
+    "openinfusion.jobs",
     "openinfusion.formulary",
     "openinfusion.inventory",
     "openinfusion.patients",
@@ -119,6 +122,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # production; one file per test run, so two runs side by side never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-openinfusion-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background work: Django's Tasks API (django-tasks) on the database, run by ``openinfusion worker``
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- People and sessions --------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -20,6 +20,7 @@ urlpatterns = [
     path("compounding/", include("openinfusion.compounding.urls")),
     path("administration/", include("openinfusion.administration.urls")),
     path("schedule/", include("openinfusion.chairs.urls")),
+    path("jobs/", include("openinfusion.jobs.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
 ]

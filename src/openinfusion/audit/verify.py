@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from openinfusion.audit import chain
@@ -24,10 +25,12 @@ class ChainReport:
         }
 
 
-def verify_chain(batch_size: int = 5000) -> ChainReport:
+def verify_chain(batch_size: int = 5000, progress: Callable[[int, int], None] | None = None) -> ChainReport:
     """Walk every event in id order: ids must be consecutive, each must point at the previous
     hash, and each stored hash must equal the recomputed one. The head row must agree with the
-    last event, which catches a deleted tail."""
+    last event, which catches a deleted tail. ``progress(done, total)`` hears every batch."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    expected_total = head.count if head else 0
     expected_prev = chain.GENESIS_HASH
     expected_id = 1
     count = 0
@@ -43,6 +46,10 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
         expected_prev = row["hash"]
         expected_id += 1
         count += 1
+        if progress and count % batch_size == 0:
+            progress(count, max(count, expected_total))
+    if progress:
+        progress(count, count)
     head = AuditChainHead.objects.filter(pk=1).first()
     head_count = head.count if head else 0
     head_hash = head.last_hash if head else chain.GENESIS_HASH
