@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
 from openinfusion.accounts.permissions import Action
 from openinfusion.api import actor, allow
 from openinfusion.audit.models import AuditEvent
-from openinfusion.audit.queries import AuditFilter, filtered_events, visible_events
+from openinfusion.audit.queries import AuditPage, filtered_events, page_of, visible_events
 from openinfusion.audit.verify import verify_chain
 from openinfusion.errors import NotFound
 
@@ -69,10 +69,18 @@ class ChainOut(Schema):
 
 
 @router.get("/events", response=list[AuditEventOut], operation_id="list_audit_events", auth=allow(Action.VIEW_AUDIT))
-def list_audit_events(request: HttpRequest, filters: Query[AuditFilter]) -> list[AuditEventOut]:
-    limit = max(1, min(filters.limit, 1000))
-    events = filtered_events(actor(request), filters).order_by("-id")[filters.offset : filters.offset + limit]
-    return [AuditEventOut.of(e) for e in events]
+def list_audit_events(request: HttpRequest, response: HttpResponse, filters: Query[AuditPage]) -> list[AuditEventOut]:
+    """Newest first. Page with `before` = the id of the last event read; while older events
+    remain, the `Link` header names the next page (`rel="next"`). No total count is computed."""
+    page = page_of(
+        filtered_events(actor(request), filters), before=filters.before, size=filters.limit, offset=filters.offset
+    )
+    if page.next_before is not None:
+        query = request.GET.copy()
+        query.pop("offset", None)
+        query["before"] = str(page.next_before)
+        response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
+    return [AuditEventOut.of(e) for e in page.events]
 
 
 @router.get("/events/{event_id}", response=AuditEventOut, operation_id="get_audit_event", auth=allow(Action.VIEW_AUDIT))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 
 class AuditEvent(models.Model):
@@ -30,10 +31,19 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # Each report filter has the index that serves it (audit/queries.py; docs/foundation.md).
         indexes = [
-            models.Index(fields=["at"]),
-            models.Index(fields=["action", "at"]),
-            models.Index(fields=["actor_username", "at"]),
+            # Newest first (ORDER BY at DESC, id DESC), keyset paging and time ranges.
+            models.Index(fields=["at", "id"], name="audit_at_id_idx"),
+            # Action prefix: LIKE 'orders:%' on PostgreSQL under any collation (opclasses are
+            # PostgreSQL-only; SQLite gets a plain index and queries a range).
+            models.Index(
+                fields=["action", "at"],
+                name="audit_action_prefix_idx",
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+            ),
+            # User, case-insensitive: UPPER(actor_username) = UPPER(input), already newest-first.
+            models.Index(Upper("actor_username"), "at", "id", name="audit_actor_upper_idx"),
             models.Index(fields=["patient_id", "at"]),
             models.Index(fields=["entity_type", "entity_id"]),
         ]

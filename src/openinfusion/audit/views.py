@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 from collections.abc import Iterator
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
-from openinfusion.audit.queries import AuditFilter, filtered_events
+from openinfusion.audit.queries import AuditFilter, filtered_events, page_of
 from openinfusion.audit.verify import verify_chain
 
 CSV_COLUMNS = (
@@ -35,6 +34,7 @@ CSV_COLUMNS = (
     "hash",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+PAGE_SIZE = 50
 
 
 def _filters(request: HttpRequest) -> tuple[AuditFilter, str | None]:
@@ -42,18 +42,37 @@ def _filters(request: HttpRequest) -> tuple[AuditFilter, str | None]:
     try:
         return AuditFilter.model_validate(raw), None
     except ValidationError as error:
-        fields = ", ".join(str(e["loc"][0]) for e in error.errors())
-        return AuditFilter(), f"Could not read {fields}: use dates like 2026-11-22 or 2026-11-22T08:00."
+        names = [str(e["loc"][0]) for e in error.errors()]
+        hint = "use dates like 2026-11-22 or 2026-11-22T08:00" if {"since", "until"} & set(names) else "it is too long"
+        return AuditFilter(), f"Could not read {', '.join(names)}: {hint}."
+
+
+def _cursor(request: HttpRequest) -> tuple[int | None, str | None]:
+    raw = request.GET.get("before", "")
+    if not raw:
+        return None, None
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63:
+        return int(raw), None
+    return None, "Could not read the page position (before): showing the newest events."
 
 
 @requires(Action.VIEW_AUDIT)
 def report(request: HttpRequest) -> HttpResponse:
+    """Newest first, PAGE_SIZE events a page; "Older" continues after the last event shown
+    (keyset paging: no count, no offset, the same few queries at any depth)."""
     filters, problem = _filters(request)
-    events = filtered_events(signed_in(request), filters).order_by("-id")
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    before, cursor_problem = _cursor(request)
+    page = page_of(filtered_events(signed_in(request), filters), before=before, size=PAGE_SIZE)
     query = request.GET.copy()
+    query.pop("before", None)
     query.pop("page", None)
-    context = {"page": page, "filters": filters, "problem": problem, "query": query.urlencode()}
+    context = {
+        "page": page,
+        "filters": filters,
+        "problem": problem or cursor_problem,
+        "query": query.urlencode(),
+        "paged": before is not None,
+    }
     template = "audit/_events.html" if request.htmx else "audit/report.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
