@@ -1,7 +1,8 @@
 """Browser journeys: Playwright drives Debian's chromium against the real app.
 
-The app runs as ``openinfusion serve`` (gunicorn) on a free port over a fresh SQLite database
-that ``openinfusion migrate`` and ``openinfusion demo`` prepared, exactly as ``make run`` does.
+The app runs as ``openinfusion serve`` (gunicorn) on a free port, with ``openinfusion worker``
+beside it, over a fresh SQLite database that ``openinfusion migrate`` and ``openinfusion demo``
+prepared, exactly as ``make run`` does.
 Outside CI a missing chromium skips these tests with the reason; with ``CI=true`` it fails them.
 """
 
@@ -66,6 +67,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    worker = subprocess.Popen(_cli("worker"), env=env, stdout=log, stderr=subprocess.STDOUT)  # as make run does
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -80,8 +82,9 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.2)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for process in (server, worker):
+            process.terminate()
+            process.wait(timeout=10)
         log.close()
 
 

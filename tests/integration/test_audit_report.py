@@ -59,9 +59,14 @@ def test_csv_export_neutralises_formulas_and_respects_sites(history, quality, cl
     assert rows[0]["reason"].startswith("'=")
 
 
-def test_the_chain_check_button_reports_intact(history, quality, client_for):
+def test_the_chain_check_button_queues_the_check_for_the_worker_and_shows_its_progress(history, quality, client_for):
+    """The check itself runs on the worker (tests/integration/test_jobs.py runs it to the result)."""
+    from openinfusion.jobs.models import Job
+
     body = client_for(quality).post("/audit/verify").content.decode()
-    assert "Chain intact" in body
+    job = Job.objects.get()
+    assert (job.kind, job.requested_by, job.status) == ("audit_verify", quality, "queued")
+    assert f'hx-get="/jobs/{job.pk}/"' in body and "<progress" in body
 
 
 def test_api_hides_another_sites_event_as_not_found(history, quality, client_for):
