@@ -59,6 +59,26 @@ def test_csv_export_neutralises_formulas_and_respects_sites(history, quality, cl
     assert rows[0]["reason"].startswith("'=")
 
 
+def test_the_csv_export_runs_the_same_few_queries_however_many_events_it_holds(history, quality, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from openinfusion.audit.services import record
+
+    client = client_for(quality)
+
+    def export_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            b"".join(client.get("/audit/export.csv").streaming_content)
+        return len(queries)
+
+    few = export_queries()
+    site = quality.sites.first()
+    for n in range(40):
+        record("tests:export:row", actor=None, entity_type="test", entity_id=str(n), site=site)
+    assert export_queries() == few
+
+
 def test_the_chain_check_button_queues_the_check_for_the_worker_and_shows_its_progress(history, quality, client_for):
     """The check itself runs on the worker (tests/integration/test_jobs.py runs it to the result)."""
     from openinfusion.jobs.models import Job
