@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from openinfusion.accounts.models import ApiToken, Role, Site, User
@@ -224,12 +225,20 @@ def revoke_api_token(token_id: int, *, actor: User) -> ApiToken:
     return token
 
 
+TOKEN_USE_RECORDED_EVERY = dt.timedelta(minutes=1)
+
+
 def user_for_token(raw: str) -> User | None:
     """The active user a bearer token belongs to, or None for an unknown or revoked token."""
     token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(raw), revoked_at=None).first()
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:
+        # At most one write a minute per token, not one per read; the condition is in the UPDATE,
+        # so two requests at once write it once.
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - TOKEN_USE_RECORDED_EVERY)
+        ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)
     return token.user
 
 
