@@ -109,12 +109,12 @@ def site_for(user: User, code: str | None) -> Site:
 
 
 def day_rows(site: Site, date: dt.date) -> tuple[list[Chair], list[NurseShift], list[Appointment]]:
-    chairs = list(Chair.objects.filter(site=site, active=True).order_by("code"))
-    shifts = list(NurseShift.objects.filter(site=site, date=date).order_by("start", "id"))
+    chairs = list(Chair.objects.filter(site=site, active=True).select_related("site").order_by("code"))
+    shifts = list(NurseShift.objects.filter(site=site, date=date).select_related("site").order_by("start", "id"))
     appointments = list(
         Appointment.objects.filter(site=site, date=date)
         .exclude(status=AppointmentStatus.CANCELLED)
-        .select_related("patient", "order__drug", "chair", "nurse")
+        .select_related("site", "patient", "order__drug", "chair", "nurse")
         .order_by("earliest", "id")
     )
     return chairs, shifts, appointments

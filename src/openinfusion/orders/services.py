@@ -646,7 +646,7 @@ def verification_queue(actor: User) -> list[Order]:
     """Submitted and held orders at the actor's sites, by planned start then priority."""
     return list(
         Order.objects.filter(site__in=actor.site_ids(), status__in=(OrderStatus.SUBMITTED, OrderStatus.ON_HOLD))
-        .select_related("patient", "drug", "prescriber")
+        .select_related("patient", "drug", "prescriber", "diluent")
         .order_by("planned_start", "priority", "sequence", "id")
     )
 

@@ -96,7 +96,9 @@ def queue(request: HttpRequest) -> HttpResponse:
 @requires(Action.VIEW_ORDERS)
 def returned(request: HttpRequest) -> HttpResponse:
     me = signed_in(request)
-    orders = Order.objects.filter(site__in=me.site_ids(), status=OrderStatus.RETURNED).select_related("patient", "drug")
+    orders = Order.objects.filter(site__in=me.site_ids(), status=OrderStatus.RETURNED).select_related(
+        "patient", "drug", "diluent"
+    )
     return render(request, "orders/returned.html", {"orders": orders})
 
 
