@@ -55,7 +55,7 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         "labs": services.latest_labs(patient).values(),
         "trends": trends,
         "plans": patient.plans.select_related("regimen"),
-        "orders": patient.orders.select_related("drug").order_by("-planned_start")[:40],
+        "orders": patient.orders.select_related("drug", "diluent").order_by("-planned_start")[:40],
         "regimens": Regimen.objects.all(),
         "lab_tests": Lab.choices,
         "today": timezone.localdate(),
