@@ -55,8 +55,9 @@ test-clock: install ## the site-calendar tests again at each hard instant of tes
 			PYTEST_ARGS="-q -m 'site_calendar and not e2e' -p no:cacheprovider" || exit 1; \
 	done
 
-bench: install ## the benchmarks on a fresh SQLite database, figure beside baseline (docs/bench.md)
+bench: install ## the benchmarks on fresh SQLite databases, figure beside baseline (docs/bench.md; the load bench takes ~10 min)
 	OPENINFUSION_DATA_DIR=$$(mktemp -d) OPENINFUSION_DATABASE_URL= $(BIN)/openinfusion bench compounding
+	OPENINFUSION_DATA_DIR=$$(mktemp -d) OPENINFUSION_DATABASE_URL= $(BIN)/openinfusion bench load
 
 clean: ## remove the virtual environment and the local data directory
 	rm -rf $(VENV) data
