@@ -36,6 +36,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @requires(Action.VIEW_PATIENTS)
 def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = services.patient_for(signed_in(request), patient_id)
+    today = timezone.now().astimezone(patient.site.zone).date()  # the patient's site's calendar
     labs = LabResult.objects.current().filter(patient=patient).order_by("taken_at")
     trends = [
         trend_svg(
@@ -48,7 +49,7 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     ]
     context = {
         "patient": patient,
-        "age": patient.age_on(timezone.localdate()),
+        "age": patient.age_on(today),
         "height": services.current_measurement(patient, "height"),
         "weight": services.current_measurement(patient, "weight"),
         "measurements": patient.measurements.select_related("recorded_by")[:12],
@@ -58,7 +59,7 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         "orders": patient.orders.select_related("drug", "diluent").order_by("-planned_start")[:40],
         "regimens": Regimen.objects.all(),
         "lab_tests": Lab.choices,
-        "today": timezone.localdate(),
+        "today": today,
     }
     return render(request, "patients/chart.html", context)
 
