@@ -53,3 +53,21 @@ def test_a_token_read_records_its_use_at_most_once_a_minute(pharmacist, client_f
     clock.shift(dt.timedelta(seconds=41))
     assert len(writes(machine, "/api/v1/me", **bearer)) == 1
     assert ApiToken.objects.get().last_used_at > used_at
+
+
+def test_the_first_reads_after_signing_in_write_nothing(pharmacist, client_for, clock):
+    client = client_for(pharmacist)  # signing in saved the session: its idle clock starts there
+    assert writes(client, "/") == []
+    clock.shift(dt.timedelta(seconds=30))
+    assert writes(client, "/formulary/") == []
+    clock.shift(dt.timedelta(seconds=31))
+    assert writes(client, "/") != []
+
+
+def test_idle_sign_out_still_comes_after_the_idle_window(pharmacist, client_for, clock, settings):
+    client = client_for(pharmacist)
+    clock.shift(dt.timedelta(seconds=61))
+    assert writes(client, "/") != []  # renewed: the idle window starts again here
+    clock.shift(dt.timedelta(minutes=settings.SESSION_IDLE_MINUTES, seconds=1))
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")

@@ -36,8 +36,10 @@ class SessionLifetimeMiddleware:
                 now = time.time()
                 if started is None or now - started > settings.SESSION_ABSOLUTE_HOURS * 3600:
                     logout(request)
-                elif now - request.session.get(SESSION_RENEWED_KEY, 0) >= RENEW_EVERY_SECONDS:
-                    request.session[SESSION_RENEWED_KEY] = now  # saved: the idle clock restarts
+                elif now - request.session.get(SESSION_RENEWED_KEY, started) >= RENEW_EVERY_SECONDS:
+                    # Saved: the idle clock restarts. Signing in saved the session, so the first
+                    # minute after it needs no renewal either.
+                    request.session[SESSION_RENEWED_KEY] = now
             return self.get_response(request)
         finally:
             current_request_id.reset(token)
