@@ -1,13 +1,13 @@
 """The suite's one clock.
 
-Every test runs on a controlled clock (time-machine), never the machine's: it starts at ``START``
+Every test runs on a controlled clock (time-machine), never the machine's: it starts at ``DEFAULT_START``
 and runs on from there, so a test passes at any hour of any day. ``OPENINFUSION_TEST_NOW`` moves
 the start (an ISO instant with its zone); CI runs the site-calendar tests again at the instants in
 ``HARD_INSTANTS``, where such bugs have been caught. Browser journeys start the server on the same
 clock (``tests/e2e/serve_at.py``).
 
 A site's date is the date on the site's own calendar — ``site_today(site)`` — never the server's
-UTC date and never ``timezone.localdate()``.
+UTC date (the suite's own zone setting is UTC, not any site's).
 """
 
 from __future__ import annotations
