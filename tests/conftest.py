@@ -144,6 +144,19 @@ def flushable_audit(transactional_db):
 
 
 @pytest.fixture
+def worker_db(flushable_audit):
+    """For tests that run the real worker, which commits and closes connections as in production:
+    a transactional database, flushable afterwards, with the roles put back as their migration
+    seeds them (the flush after the previous transactional test emptied them; serialized rollback
+    would clash with the content types a flush re-creates)."""
+    from openinfusion.accounts.models import Role
+    from openinfusion.accounts.permissions import Role as RoleCode
+
+    for code in RoleCode:
+        Role.objects.get_or_create(code=code)
+
+
+@pytest.fixture
 def tamper() -> Callable[[str, tuple], None]:
     """Run raw SQL against the audit table with its append-only triggers off, as an attacker with
     database superuser rights would."""

@@ -17,18 +17,6 @@ from openinfusion.jobs.services import start_job
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def seeded_roles(transactional_db):
-    """A transactional test's database was flushed by the one before it, roles (seeded by a
-    migration) included; put them back as the migration does. (Serialized rollback would clash with
-    the content types a flush re-creates.)"""
-    from openinfusion.accounts.models import Role
-    from openinfusion.accounts.permissions import Role as RoleCode
-
-    for code in RoleCode:
-        Role.objects.get_or_create(code=code)
-
-
 def chain_check(actor) -> Job:
     return start_job(
         verify_audit_chain,
@@ -41,9 +29,7 @@ def chain_check(actor) -> Job:
 
 # The worker commits and closes connections as in production, so these tests commit too.
 @pytest.mark.django_db(transaction=True)
-def test_a_chain_check_is_queued_then_run_by_the_worker_and_its_result_shown(
-    seeded_roles, flushable_audit, quality, client_for
-):
+def test_a_chain_check_is_queued_then_run_by_the_worker_and_its_result_shown(worker_db, quality, client_for):
     for n in range(12):
         record("test:event:made", actor=None, entity_type="test", entity_id=str(n))
     job = chain_check(quality)
@@ -79,7 +65,7 @@ def test_a_job_is_seen_only_by_the_person_who_asked(quality, admin, client_for):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broken_chain_is_a_result_shown_in_place(seeded_roles, flushable_audit, quality, client_for, tamper):
+def test_a_broken_chain_is_a_result_shown_in_place(worker_db, quality, client_for, tamper):
     record("test:event:made", actor=None, entity_type="test", entity_id="1")
     client = client_for(quality)
     job = chain_check(quality)

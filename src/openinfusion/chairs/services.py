@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -435,22 +436,35 @@ class DayOutcome:
 
 
 def plan_week(
-    site_id: int, first_day: dt.date, *, actor: User, days: int = 7, time_limit: float = 5.0
+    site_id: int,
+    first_day: dt.date,
+    *,
+    actor: User,
+    days: int = 7,
+    time_limit: float = 5.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[DayOutcome]:
     """Plan each day from ``first_day`` that has visits, one day at a time (each in its own
     transaction, so a day that cannot be planned holds up none of the others); each day's outcome:
-    the plan's status, or the refusal."""
+    the plan's status, or the refusal. ``progress(done, total)`` hears of each day planned."""
     check(actor, Action.MANAGE_SCHEDULE)
     site = _site(actor, site_id)
+    last_day = first_day + dt.timedelta(days=days - 1)
+    dates = sorted(
+        set(
+            Appointment.objects.filter(site=site, date__gte=first_day, date__lte=last_day)
+            .exclude(status=AppointmentStatus.CANCELLED)
+            .values_list("date", flat=True)
+        )
+    )
     outcomes: list[DayOutcome] = []
-    for offset in range(days):
-        date = first_day + dt.timedelta(days=offset)
-        if not Appointment.objects.filter(site=site, date=date).exclude(status=AppointmentStatus.CANCELLED).exists():
-            continue
+    for done, date in enumerate(dates, start=1):
         try:
             outcomes.append(DayOutcome(date, status=plan_day(site.pk, date, actor=actor, time_limit=time_limit).status))
         except DomainError as error:
             outcomes.append(DayOutcome(date, refusal=f"{error.code}: {error.message}"))
+        if progress:
+            progress(done, len(dates))
     return outcomes
 
 

@@ -14,10 +14,12 @@ from django.urls import reverse
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.models import Site, User
 from openinfusion.accounts.permissions import Action, is_allowed
-from openinfusion.chairs import services
+from openinfusion.chairs import services, tasks
 from openinfusion.chairs.board import gantt_svg, nurse_load_svg, occupancy_svg, pharmacy_svg
 from openinfusion.chairs.models import Appointment, Chair, ChairOutage, DayPlan
 from openinfusion.errors import DomainError, InvalidInput, NotFound
+from openinfusion.jobs.models import Job
+from openinfusion.jobs.services import job_for, start_job
 
 METRICS = (
     ("mean_wait", "Mean wait (min)"),
@@ -44,9 +46,18 @@ def _date(text: str | None, site: Site) -> dt.date:
         raise InvalidInput("The date must look like 2026-03-14.", code="INVALID_INPUT") from None
 
 
-def _back(site: Site, date: dt.date) -> HttpResponse:
-    response: HttpResponse = redirect(f"{reverse('chairs:board')}?site={site.code}&date={date.isoformat()}")
+def _back(site: Site, date: dt.date, job: Job | None = None) -> HttpResponse:
+    watch = f"&job={job.pk}" if job else ""
+    response: HttpResponse = redirect(f"{reverse('chairs:board')}?site={site.code}&date={date.isoformat()}{watch}")
     return response
+
+
+def _job(me: User, text: str | None) -> Job | None:
+    """The job the board was asked to show (``?job=``), if it is one of the viewer's."""
+    try:
+        return job_for(int(text or ""), viewer=me)
+    except (ValueError, NotFound):
+        return None
 
 
 def _row(name: str, label: str, plan: DayPlan | None) -> dict[str, object]:
@@ -128,6 +139,7 @@ def day_board(request: HttpRequest) -> HttpResponse:
         "occupancy": occupancy_svg(appointments, len(chairs), date, opening, closing),
         "can_manage": is_allowed(me.role_codes(), Action.MANAGE_SCHEDULE),
         "unplanned": sum(1 for a in appointments if a.planned_start is None),
+        "job": _job(me, request.GET.get("job")),
     }
     return render(request, "chairs/board.html", context)
 
@@ -148,18 +160,24 @@ def plan(request: HttpRequest) -> HttpResponse:
 
 @requires(Action.MANAGE_SCHEDULE, methods=("POST",))
 def plan_week(request: HttpRequest) -> HttpResponse:
+    """Up to seven solves of seconds each: the worker plans the week while the board shows its
+    progress, then each day's outcome in place."""
     me = signed_in(request)
     site = _site(me, request.POST.get("site"))
     date = _date(request.POST.get("date"), site)
-    outcomes = services.plan_week(site.pk, date, actor=me)
-    for outcome in outcomes:
-        if outcome.refusal:
-            messages.error(request, f"{outcome.date:%a %d %b}: {outcome.refusal}")
-        else:
-            messages.success(request, f"{outcome.date:%a %d %b}: planned ({outcome.status}).")
-    if not outcomes:
-        messages.success(request, "No visits booked in the 7 days from this one.")
-    return _back(site, date)
+    job = start_job(
+        tasks.plan_week,
+        actor=me,
+        kind="plan_week",
+        title=f"Planning the 7 days from {date:%a %d %b}",
+        result_template="chairs/_week_planned.html",
+        site_id=site.pk,
+        first_day=date.isoformat(),
+        actor_id=me.pk,
+    )
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "jobs/_progress.html", {"job": job})
+    return _back(site, date, job)
 
 
 @requires(Action.MANAGE_SCHEDULE, methods=("POST",))

@@ -172,24 +172,45 @@ def test_a_dose_that_may_be_premixed_is_ready_when_the_patient_arrives(
     assert stored_violations(centre, day) == []
 
 
-def test_planning_a_week_plans_each_day_and_one_impossible_day_holds_up_no_other(
-    centre, day, patients, scheduler, client_for
+@pytest.mark.django_db(transaction=True)
+def test_planning_a_week_runs_on_the_worker_and_one_impossible_day_holds_up_no_other(
+    worker_db, centre, day, patients, scheduler, client_for
 ):
+    """Up to seven solves do not hold a web worker: the button queues the job and answers at once
+    with its progress; the real worker plans each day; the board then shows each day's outcome."""
     from openinfusion.chairs.models import Appointment, DayPlan, NurseShift
+    from openinfusion.cli import main
+    from openinfusion.jobs.models import Job
 
     later = day + dt.timedelta(days=2)
     NurseShift.objects.create(site=centre, label="Nurse A", date=later, start=dt.time(7), end=dt.time(15))
     visit(centre, patients[0], day, earliest=dt.time(9), latest=dt.time(10))
     visit(centre, patients[1], later, earliest=dt.time(9), latest=dt.time(10))
     impossible = visit(centre, patients[2], day + dt.timedelta(days=1), earliest=dt.time(9), latest=dt.time(10))
-    response = client_for(scheduler).post(
-        "/schedule/plan-week", {"site": centre.code, "date": day.isoformat()}, follow=True
-    )
-    page = response.content.decode()
-    assert "NO_FEASIBLE_PLAN" in page  # the middle day has no nurse on shift
+    client = client_for(scheduler)
+    asked = client.post("/schedule/plan-week", {"site": centre.code, "date": day.isoformat()}, HTTP_HX_REQUEST="true")
+    job = Job.objects.get(kind="plan_week")
+    assert "waiting for the worker" in asked.content.decode() and not DayPlan.objects.exists()
+
+    assert main(["worker", "--batch"]) == 0
+
+    job.refresh_from_db()
+    assert job.status == "done" and (job.done, job.total) == (3, 3)
+    board = client.get(f"/schedule/?site={centre.code}&date={day.isoformat()}&job={job.pk}").content.decode()
+    assert "NO_FEASIBLE_PLAN" in board and f"{later:%a %d %b}: planned" in board  # the middle day has no nurse
     assert set(DayPlan.objects.values_list("date", flat=True)) == {day, later}
     assert Appointment.objects.get(pk=impossible.pk).planned_start is None
     assert stored_violations(centre, day) == [] and stored_violations(centre, later) == []
+
+
+def test_without_htmx_the_week_button_comes_back_to_the_board_watching_its_job(centre, day, scheduler, client_for):
+    from openinfusion.jobs.models import Job
+
+    response = client_for(scheduler).post("/schedule/plan-week", {"site": centre.code, "date": day.isoformat()})
+    job = Job.objects.get(kind="plan_week", requested_by=scheduler)
+    assert response.status_code == 302 and response["Location"].endswith(f"&job={job.pk}")
+    board = client_for(scheduler).get(response["Location"]).content.decode()
+    assert 'id="week-job"' in board and f"/jobs/{job.pk}/" in board
 
 
 def test_doses_made_at_the_supplying_pharmacy_are_planned_in_its_clean_room(
