@@ -144,11 +144,11 @@ def flushable_audit(transactional_db):
 
 
 @pytest.fixture
-def worker_db(flushable_audit):
-    """For tests that run the real worker, which commits and closes connections as in production:
-    a transactional database, flushable afterwards, with the roles put back as their migration
-    seeds them (the flush after the previous transactional test emptied them; serialized rollback
-    would clash with the content types a flush re-creates)."""
+def committed_db(flushable_audit):
+    """For tests whose work commits (the real worker, which also closes connections as in
+    production; threads racing each other): a transactional database, flushable afterwards, with
+    the roles put back as their migration seeds them (the flush after the previous transactional
+    test emptied them; serialized rollback would clash with the content types a flush re-creates)."""
     from openinfusion.accounts.models import Role
     from openinfusion.accounts.permissions import Role as RoleCode
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
@@ -24,6 +24,7 @@ from openinfusion.accounts.models import User
 from openinfusion.accounts.permissions import Action
 from openinfusion.accounts.services import user_for_token
 from openinfusion.errors import DomainError
+from openinfusion.paging import MAX_PAGE, QUEUE_PAGE
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,23 @@ def actor(request: HttpRequest) -> User:
     user = request.auth  # type: ignore[attr-defined]
     assert isinstance(user, User)
     return user
+
+
+class QueuePage(Schema):
+    """The page of a queue the API returns: after the last row already read, ``limit`` rows."""
+
+    after: int | None = Field(default=None, ge=1, description="Id of the last row already read: returns the later ones")
+    limit: int = Field(default=QUEUE_PAGE, ge=1, le=MAX_PAGE)
+
+
+def link_next(request: HttpRequest, response: HttpResponse, name: str, cursor: int | None) -> None:
+    """While a keyset-paged list goes on, the ``Link`` header names its next page (``rel="next"``)."""
+    if cursor is None:
+        return
+    query = request.GET.copy()
+    query.pop("offset", None)
+    query[name] = str(cursor)
+    response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
 
 
 class OpenInfusionAPI(NinjaAPI):

@@ -29,7 +29,7 @@ def chain_check(actor) -> Job:
 
 # The worker commits and closes connections as in production, so these tests commit too.
 @pytest.mark.django_db(transaction=True)
-def test_a_chain_check_is_queued_then_run_by_the_worker_and_its_result_shown(worker_db, quality, client_for):
+def test_a_chain_check_is_queued_then_run_by_the_worker_and_its_result_shown(committed_db, quality, client_for):
     for n in range(12):
         record("test:event:made", actor=None, entity_type="test", entity_id=str(n))
     job = chain_check(quality)
@@ -65,7 +65,7 @@ def test_a_job_is_seen_only_by_the_person_who_asked(quality, admin, client_for):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broken_chain_is_a_result_shown_in_place(worker_db, quality, client_for, tamper):
+def test_a_broken_chain_is_a_result_shown_in_place(committed_db, quality, client_for, tamper):
     record("test:event:made", actor=None, entity_type="test", entity_id="1")
     client = client_for(quality)
     job = chain_check(quality)

@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
 from openinfusion.accounts.permissions import Action
-from openinfusion.api import actor, allow
+from openinfusion.api import actor, allow, link_next
 from openinfusion.audit.models import AuditEvent
-from openinfusion.audit.queries import AuditPage, filtered_events, page_of, visible_events
+from openinfusion.audit.queries import AuditPage, filtered_events, newest_page, visible_events
 from openinfusion.audit.verify import verify_chain
 from openinfusion.errors import NotFound
 
@@ -72,15 +72,11 @@ class ChainOut(Schema):
 def list_audit_events(request: HttpRequest, response: HttpResponse, filters: Query[AuditPage]) -> list[AuditEventOut]:
     """Newest first. Page with `before` = the id of the last event read; while older events
     remain, the `Link` header names the next page (`rel="next"`). No total count is computed."""
-    page = page_of(
+    page = newest_page(
         filtered_events(actor(request), filters), before=filters.before, size=filters.limit, offset=filters.offset
     )
-    if page.next_before is not None:
-        query = request.GET.copy()
-        query.pop("offset", None)
-        query["before"] = str(page.next_before)
-        response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
-    return [AuditEventOut.of(e) for e in page.events]
+    link_next(request, response, "before", page.next_cursor)
+    return [AuditEventOut.of(e) for e in page.rows]
 
 
 @router.get("/events/{event_id}", response=AuditEventOut, operation_id="get_audit_event", auth=allow(Action.VIEW_AUDIT))

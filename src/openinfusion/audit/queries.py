@@ -6,23 +6,23 @@ or skipping rows:
 
 - newest first means ``ORDER BY at DESC, id DESC`` (index ``(at, id)``); ``at`` comes from the
   server clock while the chain head is locked, so this is also the chain's order in practice;
-- ``before=<id>`` (the last event shown) continues with the events older than that one;
-- a page reads ``size + 1`` rows: the extra row only says whether an older page exists.
+- ``before=<id>`` (the last event shown) continues with the events older than that one, through
+  ``openinfusion.paging``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Subquery, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Upper
 from django.utils import timezone
 from ninja import Field, Schema
 
 from openinfusion.accounts.models import User
 from openinfusion.audit.models import AuditEvent
+from openinfusion.paging import Page, page_of
 
 # The API's offset is kept for existing clients but capped: skipping rows costs time in
 # proportion to the offset. Page deeper with ``before``.
@@ -48,17 +48,6 @@ class AuditPage(AuditFilter):
     offset: int = Field(
         default=0, ge=0, le=MAX_OFFSET, description=f"Rows to skip (at most {MAX_OFFSET}); prefer `before`"
     )
-
-
-@dataclass(frozen=True)
-class Page:
-    events: list[AuditEvent]
-    has_older: bool
-
-    @property
-    def next_before(self) -> int | None:
-        """The cursor of the next (older) page, if there is one."""
-        return self.events[-1].pk if self.has_older and self.events else None
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -100,21 +89,6 @@ def filtered_events(user: User, f: AuditFilter) -> QuerySet[AuditEvent]:
     return events.select_related("site")
 
 
-def newest_first(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-    return events.order_by("-at", "-id")
-
-
-def older_than(events: QuerySet[AuditEvent], before: int) -> QuerySet[AuditEvent]:
-    """The events after event ``before`` in newest-first order (keyset on ``(at, id)``).
-
-    The cursor's time is read in the same query; a cursor that names no event gives no rows."""
-    cursor_at = Subquery(AuditEvent.objects.filter(pk=before).values("at")[:1])
-    return events.filter(Q(at__lt=cursor_at) | Q(at=cursor_at, id__lt=before), at__lte=cursor_at)
-
-
-def page_of(events: QuerySet[AuditEvent], *, before: int | None, size: int, offset: int = 0) -> Page:
-    """One newest-first page of ``events``: one query, ``size + 1`` rows, no count."""
-    if before is not None:
-        events = older_than(events, before)
-    rows = list(newest_first(events)[offset : offset + size + 1])
-    return Page(events=rows[:size], has_older=len(rows) > size)
+def newest_page(events: QuerySet[AuditEvent], *, before: int | None, size: int, offset: int = 0) -> Page[AuditEvent]:
+    """One newest-first page of ``events`` (``ORDER BY at DESC, id DESC``), after event ``before``."""
+    return page_of(events, "at", cursor=before, size=size, descending=True, offset=offset)

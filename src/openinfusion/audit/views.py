@@ -13,9 +13,10 @@ from pydantic import ValidationError
 
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
-from openinfusion.audit.queries import AuditFilter, filtered_events, page_of
+from openinfusion.audit.queries import AuditFilter, filtered_events, newest_page
 from openinfusion.audit.tasks import verify_audit_chain
 from openinfusion.jobs.services import start_job
+from openinfusion.web.pager import position
 
 CSV_COLUMNS = (
     "id",
@@ -48,31 +49,19 @@ def _filters(request: HttpRequest) -> tuple[AuditFilter, str | None]:
         return AuditFilter(), f"Could not read {', '.join(names)}: {hint}."
 
 
-def _cursor(request: HttpRequest) -> tuple[int | None, str | None]:
-    raw = request.GET.get("before", "")
-    if not raw:
-        return None, None
-    if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63:
-        return int(raw), None
-    return None, "Could not read the page position (before): showing the newest events."
-
-
 @requires(Action.VIEW_AUDIT)
 def report(request: HttpRequest) -> HttpResponse:
     """Newest first, PAGE_SIZE events a page; "Older" continues after the last event shown
     (keyset paging: no count, no offset, the same few queries at any depth)."""
     filters, problem = _filters(request)
-    before, cursor_problem = _cursor(request)
-    page = page_of(filtered_events(signed_in(request), filters), before=before, size=PAGE_SIZE)
-    query = request.GET.copy()
-    query.pop("before", None)
-    query.pop("page", None)
+    at = position(request, "before")
+    page = newest_page(filtered_events(signed_in(request), filters), before=at.cursor, size=PAGE_SIZE)
     context = {
         "page": page,
         "filters": filters,
-        "problem": problem or cursor_problem,
-        "query": query.urlencode(),
-        "paged": before is not None,
+        "problem": problem or at.problem,
+        "query": at.query,
+        "paged": at.cursor is not None,
     }
     template = "audit/_events.html" if request.htmx else "audit/report.html"  # type: ignore[attr-defined]
     return render(request, template, context)

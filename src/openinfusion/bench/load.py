@@ -163,7 +163,7 @@ def _chart_patients(limit: int = 50) -> list[dict[str, Any]]:
 def _baseline(repeat: int, patients: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     from openinfusion.accounts.models import User
     from openinfusion.administration import board
-    from openinfusion.audit.queries import AuditFilter, filtered_events, page_of
+    from openinfusion.audit.queries import AuditFilter, filtered_events, newest_page
     from openinfusion.chairs import services as chairs
     from openinfusion.compounding import queries as compounding
     from openinfusion.orders import services as orders
@@ -202,8 +202,8 @@ def _baseline(repeat: int, patients: list[dict[str, Any]]) -> dict[str, dict[str
         "chair board": (lambda: board.chair_board(people["nurse"]), "administration.board.chair_board"),
         "scheduler board": (day, "chairs.services.day_rows (the site's day)"),
         "audit report": (
-            lambda: page_of(filtered_events(people["quality"], AuditFilter()), before=None, size=50),
-            "audit.queries.page_of(filtered_events(...), size=50)",
+            lambda: newest_page(filtered_events(people["quality"], AuditFilter()), before=None, size=50),
+            "audit.queries.newest_page(filtered_events(...), size=50)",
         ),
         "patient chart": (chart, "patients.services.patient_for + current labs"),
         "record measurement (API)": (measurement, "patients.services.record_measurement (the service itself)"),

@@ -10,10 +10,10 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
-from openinfusion.api import actor, allow
+from openinfusion.api import QueuePage, actor, allow, link_next
 from openinfusion.compounding import documents, queries, services
 from openinfusion.compounding.models import OpenVial, Preparation
 from openinfusion.errors import InvalidInput
@@ -91,8 +91,16 @@ def plan_preparation(request: HttpRequest, payload: PlanIn) -> Status[Preparatio
 @router.get(
     "/work-queue", response=list[PreparationOut], operation_id="list_work_queue", auth=allow(Action.VIEW_PREPARATIONS)
 )
-def list_work_queue(request: HttpRequest, room: str | None = None) -> list[PreparationOut]:
-    return [preparation_out(p) for p in queries.work_queue(actor(request), room)]
+def list_work_queue(
+    request: HttpRequest,
+    response: HttpResponse,
+    page: Query[QueuePage],
+    room: str | None = None,
+) -> list[PreparationOut]:
+    """The earliest needed first; while more wait, the `Link` header names the next page."""
+    rows = queries.work_queue(actor(request), room, after=page.after, size=page.limit)
+    link_next(request, response, "after", rows.next_cursor)
+    return [preparation_out(p) for p in rows.rows]
 
 
 class ReasonIn(Schema):

@@ -73,6 +73,10 @@ class PreparationStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+ACTIVE_STATUSES = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS, PreparationStatus.AWAITING_CHECK)
+"""A preparation in one of these is making its order's dose: the order needs no other."""
+
+
 class Preparation(VersionedModel):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="preparations")

@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from openinfusion.accounts.models import User
-from openinfusion.compounding.models import OpenVial, OpenVialStatus, Preparation, PreparationStatus
+from openinfusion.compounding.models import ACTIVE_STATUSES, OpenVial, OpenVialStatus, Preparation, PreparationStatus
 from openinfusion.formulary.models import Product
 from openinfusion.inventory.models import Lot
 from openinfusion.inventory.queries import fefo_pick
 from openinfusion.inventory.services import site_today
+from openinfusion.orders.models import Order, OrderStatus
+from openinfusion.paging import QUEUE_PAGE, Page, page_of
 
 QUEUE_STATUSES = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS)
 
 
-def work_queue(actor: User, room_kind: str | None = None) -> list[Preparation]:
-    """Planned and started preparations at the actor's sites, by needed-by time."""
+def queued(actor: User, room_kind: str | None = None) -> QuerySet[Preparation]:
+    """Planned and started preparations at the actor's sites (index ``(status, needed_by)``)."""
     preparations = Preparation.objects.filter(site__in=actor.site_ids(), status__in=QUEUE_STATUSES)
-    if room_kind:
-        preparations = preparations.filter(room__kind=room_kind)
-    return list(
-        preparations.select_related("order__drug", "order__patient", "room", "prepared_by", "checked_by")
+    return preparations.filter(room__kind=room_kind) if room_kind else preparations
+
+
+def work_queue(
+    actor: User, room_kind: str | None = None, *, after: int | None = None, size: int = QUEUE_PAGE
+) -> Page[Preparation]:
+    """One page of the work queue, the earliest needed first, after preparation ``after``."""
+    preparations = (
+        queued(actor, room_kind)
+        .select_related("order__drug", "order__patient", "room", "prepared_by", "checked_by")
         .prefetch_related("steps")
-        .order_by("needed_by", "id")
+    )
+    return page_of(preparations, "needed_by", cursor=after, size=size)
+
+
+def to_plan(actor: User) -> QuerySet[Order]:
+    """Verified orders at the actor's sites that no active preparation is making yet."""
+    return (
+        Order.objects.filter(site__in=actor.site_ids(), status=OrderStatus.VERIFIED)
+        .exclude(preparations__status__in=ACTIVE_STATUSES)
+        .select_related("patient", "drug")
     )
 
 

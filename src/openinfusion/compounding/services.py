@@ -25,6 +25,7 @@ from openinfusion.clinical import bud, gravimetric
 from openinfusion.clinical.units import Quantity, format_decimal
 from openinfusion.compounding import planning
 from openinfusion.compounding.models import (
+    ACTIVE_STATUSES,
     InterceptedError,
     OpenVial,
     OpenVialStatus,
@@ -46,7 +47,6 @@ from openinfusion.inventory.services import require_usable, site_today
 from openinfusion.orders.models import Order, OrderStatus
 from openinfusion.orders.services import advance_order, order_for
 
-ACTIVE = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS, PreparationStatus.AWAITING_CHECK)
 PHOTO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
@@ -164,7 +164,7 @@ def plan_preparation(order_id: int, *, actor: User) -> Preparation:
             f"Order #{order.pk} is {order.get_status_display().lower()}; only a verified order is prepared.",
             code="WRONG_STATE",
         )
-    if order.preparations.filter(status__in=ACTIVE).exists():
+    if order.preparations.filter(status__in=ACTIVE_STATUSES).exists():
         raise Conflict(f"Order #{order.pk} already has a preparation under way.", code="ALREADY_PLANNED")
     room = _room(actor, order)
     now = timezone.now()
@@ -656,6 +656,6 @@ def final_check(
 
 def cancel_for_order(order: Order, actor: User, reason: str) -> None:
     """The order was cancelled: stop its preparation (vials already scanned stay consumed, as wasted)."""
-    for preparation in Preparation.objects.select_for_update().filter(order=order, status__in=ACTIVE):
+    for preparation in Preparation.objects.select_for_update().filter(order=order, status__in=ACTIVE_STATUSES):
         preparation.status, preparation.rejection_reason = PreparationStatus.CANCELLED, f"order cancelled: {reason}"
         _save(preparation, ["status", "rejection_reason"], "cancelled", actor=actor, reason=reason)

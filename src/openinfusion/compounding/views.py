@@ -17,25 +17,31 @@ from openinfusion.compounding.models import Photo, Preparation, PreparationStatu
 from openinfusion.errors import DomainError, NotFound
 from openinfusion.formulary.models import Drug
 from openinfusion.inventory.models import LocationKind
-from openinfusion.orders.models import Order, OrderStatus
+from openinfusion.orders.services import QUEUE_ORDER
+from openinfusion.paging import QUEUE_PAGE, capped_count, page_of
+from openinfusion.web.pager import position
 
 ROOMS = {"hazardous": LocationKind.HAZARDOUS_BUFFER, "sterile": LocationKind.CLEAN_ROOM}
 
 
 @requires(Action.VIEW_PREPARATIONS)
 def work_queue(request: HttpRequest) -> HttpResponse:
+    """What to make, the earliest needed first, and the verified orders still to plan: a page of
+    each, "Later" pages on (each list keeps its own place)."""
     me = signed_in(request)
     room = request.GET.get("room", "")
     services.expire_open_vials(actor=me)
-    to_plan = (
-        Order.objects.filter(site__in=me.site_ids(), status=OrderStatus.VERIFIED)
-        .exclude(preparations__status__in=services.ACTIVE)
-        .select_related("patient", "drug")
-        .order_by("planned_start")
-    )
+    at, plan_at = position(request, "after"), position(request, "plan_after")
+    queued = queries.queued(me, ROOMS.get(room))
+    page = queries.work_queue(me, ROOMS.get(room), after=at.cursor)
+    to_plan = page_of(queries.to_plan(me), QUEUE_ORDER, cursor=plan_at.cursor, size=QUEUE_PAGE)
     context = {
-        "preparations": queries.work_queue(me, ROOMS.get(room)),
+        "page": page,
+        "preparations": page.rows,
+        "to_make": capped_count(queued),
+        "at": at,
         "to_plan": to_plan,
+        "plan_at": plan_at,
         "room": room,
     }
     return render(request, "compounding/queue.html", context)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
-from openinfusion.api import actor, allow
+from openinfusion.api import QueuePage, actor, allow, link_next
 from openinfusion.errors import InvalidInput
 from openinfusion.orders import rules, services
 from openinfusion.orders.models import Order, Regimen
@@ -282,5 +282,12 @@ def get_order(request: HttpRequest, order_id: int) -> OrderOut:
     operation_id="list_verification_queue",
     auth=allow(Action.VERIFY_ORDERS),
 )
-def list_verification_queue(request: HttpRequest) -> list[OrderOut]:
-    return [order_out(o) for o in services.verification_queue(actor(request))]
+def list_verification_queue(
+    request: HttpRequest,
+    response: HttpResponse,
+    page: Query[QueuePage],
+) -> list[OrderOut]:
+    """Earliest planned start first; while more wait, the `Link` header names the next page."""
+    rows = services.verification_queue(actor(request), after=page.after, size=page.limit)
+    link_next(request, response, "after", rows.next_cursor)
+    return [order_out(o) for o in rows.rows]

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from openinfusion.accounts.access import check
@@ -35,6 +36,7 @@ from openinfusion.orders.models import (
     Regimen,
     TreatmentPlan,
 )
+from openinfusion.paging import QUEUE_PAGE, Page, page_of
 from openinfusion.patients.models import MeasurementKind, Patient
 from openinfusion.patients.services import current_measurement, patient_for
 
@@ -642,13 +644,20 @@ def cancel_order(order_id: int, *, actor: User, expected_version: int, reason: s
     return order
 
 
-def verification_queue(actor: User) -> list[Order]:
-    """Submitted and held orders at the actor's sites, by planned start then priority."""
-    return list(
-        Order.objects.filter(site__in=actor.site_ids(), status__in=(OrderStatus.SUBMITTED, OrderStatus.ON_HOLD))
-        .select_related("patient", "drug", "prescriber", "diluent")
-        .order_by("planned_start", "priority", "sequence", "id")
-    )
+QUEUE_ORDER = ("planned_start", "priority", "sequence")
+
+
+def awaiting_verification(actor: User) -> QuerySet[Order]:
+    """Submitted and held orders at the actor's sites (index ``(status, planned_start)``)."""
+    return Order.objects.filter(
+        site__in=actor.site_ids(), status__in=(OrderStatus.SUBMITTED, OrderStatus.ON_HOLD)
+    ).select_related("patient", "drug", "prescriber", "diluent")
+
+
+def verification_queue(actor: User, *, after: int | None = None, size: int = QUEUE_PAGE) -> Page[Order]:
+    """One page of the queue, earliest planned start first (then the most urgent, then the order
+    within its day's sequence), after order ``after``."""
+    return page_of(awaiting_verification(actor), QUEUE_ORDER, cursor=after, size=size)
 
 
 def plan_orders_to_submit(plan: TreatmentPlan, cycle: int) -> list[Order]:

@@ -17,7 +17,9 @@ from openinfusion.errors import DomainError, InvalidInput, NotFound, StaleEdit
 from openinfusion.orders import facts, rules, services
 from openinfusion.orders.facts import GIVEN_STATUSES
 from openinfusion.orders.models import Order, OrderStatus, TreatmentPlan
+from openinfusion.paging import capped_count
 from openinfusion.patients.services import latest_labs
+from openinfusion.web.pager import position
 
 
 def _int(text: str | None, what: str) -> int:
@@ -90,7 +92,13 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 @requires(Action.VERIFY_ORDERS)
 def queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/queue.html", {"orders": services.verification_queue(signed_in(request))})
+    """Earliest first, a page at a time: the orders to verify now come first, "Later" pages on."""
+    me = signed_in(request)
+    at = position(request, "after")
+    page = services.verification_queue(me, after=at.cursor)
+    waiting, more = capped_count(services.awaiting_verification(me))
+    context = {"page": page, "orders": page.rows, "at": at, "waiting": waiting, "more_waiting": more}
+    return render(request, "orders/queue.html", context)
 
 
 @requires(Action.VIEW_ORDERS)

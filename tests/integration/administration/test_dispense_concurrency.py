@@ -12,10 +12,10 @@ from openinfusion.audit.models import AuditEvent
 from openinfusion.orders.models import Order
 
 # serialized rollback restores the seeded roles that the flush after each transactional test empties
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_dose_dispensed_twice_at_once_is_dispensed_once(flushable_audit, checked, technician, pharmacist):
+def test_a_dose_dispensed_twice_at_once_is_dispensed_once(committed_db, checked, technician, pharmacist):
     outcomes = race(
         [
             lambda: dispense(checked, technician, "chair", "Chair 03"),

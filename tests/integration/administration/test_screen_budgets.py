@@ -64,3 +64,23 @@ def test_the_chair_board_does_not_grow_its_queries_with_its_doses(
         dispense(make_checked(starts_in=dt.timedelta(minutes=40 + 10 * n)), technician, place=f"Chair 0{n + 4}")
     many = queries(client, "/administration/")
     assert many == few <= CHAIR_BOARD_BUDGET, (few, many)
+
+
+def test_the_work_queue_pages_by_needed_by_time_with_a_next_link(
+    patient, prescriber, pharmacist, technician, stocked, more_vials, client_for
+):
+    from openinfusion.compounding.models import Preparation
+
+    for n in (5, 2, 9, 2, 7):  # two needed at the same time
+        order = verified_order(patient, prescriber, pharmacist, starts_in=dt.timedelta(hours=n))
+        compounding.plan_preparation(order.pk, actor=pharmacist)
+    client = client_for(technician)
+    seen: list[int] = []
+    path = "/api/v1/compounding/work-queue?limit=2"
+    while path:
+        response = client.get(path)
+        seen += [p["id"] for p in response.json()]
+        link = response.headers.get("Link", "")
+        path = link[1 : link.index(">")] if link else ""
+    assert seen == list(Preparation.objects.order_by("needed_by", "id").values_list("id", flat=True))
+    assert len(seen) == 5

@@ -174,7 +174,7 @@ def test_a_dose_that_may_be_premixed_is_ready_when_the_patient_arrives(
 
 @pytest.mark.django_db(transaction=True)
 def test_planning_a_week_runs_on_the_worker_and_one_impossible_day_holds_up_no_other(
-    worker_db, centre, day, patients, scheduler, client_for
+    committed_db, centre, day, patients, scheduler, client_for
 ):
     """Up to seven solves do not hold a web worker: the button queues the job and answers at once
     with its progress; the real worker plans each day; the board then shows each day's outcome."""

@@ -16,9 +16,9 @@ from django.db import close_old_connections, connection
 from tests.integration.chairs.conftest import at, stored_violations, visit
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # restores the seeded roles
+@pytest.mark.django_db(transaction=True)
 def test_two_add_ons_booked_at_once_are_both_planned_without_overlap(
-    flushable_audit, centre, day, patients, scheduler, make_user
+    committed_db, centre, day, patients, scheduler, make_user
 ):
     from openinfusion.chairs.models import Appointment
     from openinfusion.chairs.services import book_appointment, plan_day, record_arrival

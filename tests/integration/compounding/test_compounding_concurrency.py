@@ -19,7 +19,7 @@ from openinfusion.errors import DomainError
 from openinfusion.inventory.models import StockBalance, StockMovement
 
 # serialized rollback restores the seeded roles that the flush after each transactional test empties
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def race(attempts: list[Callable[[], object]]) -> list[str]:
@@ -52,7 +52,7 @@ def race(attempts: list[Callable[[], object]]) -> list[str]:
 
 
 def test_a_preparation_started_twice_at_once_is_started_once(
-    flushable_audit, preparation, technician, second_technician
+    committed_db, preparation, technician, second_technician
 ):
     outcomes = race(
         [
@@ -71,7 +71,7 @@ def test_a_preparation_started_twice_at_once_is_started_once(
 
 @pytest.mark.parametrize(("packages", "technicians"), [(1, 2), (2, 4)])
 def test_technicians_scanning_the_last_packages_of_a_lot_take_each_once(
-    flushable_audit,
+    committed_db,
     patient,
     prescriber,
     pharmacist,
