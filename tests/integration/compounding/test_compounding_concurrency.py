@@ -51,9 +51,7 @@ def race(attempts: list[Callable[[], object]]) -> list[str]:
     return outcomes
 
 
-def test_a_preparation_started_twice_at_once_is_started_once(
-    committed_db, preparation, technician, second_technician
-):
+def test_a_preparation_started_twice_at_once_is_started_once(committed_db, preparation, technician, second_technician):
     outcomes = race(
         [
             lambda: services.start_preparation(preparation.pk, actor=technician),
