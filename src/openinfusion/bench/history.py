@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from openinfusion.accounts.models import Site, User
@@ -113,7 +113,19 @@ def build(scale: float, seed: int, progress: Progress) -> dict[str, Any]:
     with _phase("audit events", phases, progress) as done:
         written = _audit_events(size.audit_events, patients, orders, preparations, people, start, now, rng, progress)
         done(written)
+    with _phase("planner statistics", phases, progress) as done:
+        analyze()
+        done(1)
     return {"size": size.__dict__, "phases": phases, "audit_events_total": AuditEvent.objects.count()}
+
+
+def analyze() -> None:
+    """Gather the planner's statistics, as autovacuum would in the minutes after a bulk load (and as
+    an operator runs after a restore): without them PostgreSQL guesses a handful of rows per filter
+    and an audit search falls back to sorting every match (0.2–2 s at 1 million events instead of
+    under 11 ms)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 class _phase:

@@ -96,6 +96,8 @@ def run(
         started = time.perf_counter()
         built = history.build(scale, seed, progress)
         built["seconds"] = round(time.perf_counter() - started, 2)
+    else:
+        history.analyze()  # the history may have been loaded minutes ago, before autovacuum came by
     patients = _chart_patients()
     progress(f"baseline: plain queries, {repeat} times each ...")
     baseline = _baseline(repeat, patients)
