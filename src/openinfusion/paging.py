@@ -22,7 +22,7 @@ from django.db.models import Model, Q, QuerySet, Subquery
 M = TypeVar("M", bound=Model)
 
 COUNT_CAP = 500
-QUEUE_PAGE = 50  # rows of a queue on one screen
+QUEUE_PAGE = 25  # rows of a queue on one screen: the most urgent first
 MAX_PAGE = 500  # the most rows one API page returns
 
 

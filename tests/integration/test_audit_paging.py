@@ -107,7 +107,7 @@ def test_the_report_runs_the_same_few_queries_at_30_and_300_events(
         many = [_count_queries(client, url) for url in urls]
     assert many == few
     assert max(many) <= REPORT_BUDGET
-    assert _count_queries(client, "/audit/", HTTP_HX_REQUEST="true") == few[0]
+    assert _count_queries(client, "/audit/", HTTP_HX_REQUEST="true") == few[0] - 1  # a part has no header to fill
 
 
 def test_the_api_list_runs_the_same_few_queries_at_30_and_300_events(

@@ -17,6 +17,7 @@ from openinfusion.administration import board, education, services
 from openinfusion.administration.models import OPEN_DISPENSE, Dispense, Pump
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import DomainError, InvalidInput
+from openinfusion.web.live import page_or_part
 
 
 def _number(text: str | None, what: str) -> Decimal:
@@ -47,7 +48,8 @@ def _done(request: HttpRequest, action: Callable[[], object], success: str, targ
 @requires(Action.VIEW_CHAIR_BOARD)
 def chair_board(request: HttpRequest) -> HttpResponse:
     rows = board.chair_board(signed_in(request))
-    return render(request, "administration/board.html", {"rows": rows, "stages": board.STAGES})
+    context = {"rows": rows, "stages": board.STAGES}
+    return page_or_part(request, "administration/board.html", "administration/_board.html", context)
 
 
 @requires(Action.DISPENSE, methods=("GET", "POST"))

@@ -16,6 +16,7 @@ from openinfusion.accounts.permissions import Action
 from openinfusion.audit.queries import AuditFilter, filtered_events, newest_page
 from openinfusion.audit.tasks import verify_audit_chain
 from openinfusion.jobs.services import start_job
+from openinfusion.web.live import page_or_part
 from openinfusion.web.pager import position
 
 CSV_COLUMNS = (
@@ -63,8 +64,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "query": at.query,
         "paged": at.cursor is not None,
     }
-    template = "audit/_events.html" if request.htmx else "audit/report.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+    return page_or_part(request, "audit/report.html", "audit/_events.html", context)
 
 
 def safe_cell(value: object) -> str:

@@ -46,10 +46,14 @@ def gantt_svg(
     closing: int,
     outages: list[ChairOutage] | None = None,
 ) -> SafeString:
-    """One row per chair; a rectangle per planned appointment, coloured by status with a stripe
-    coloured by regimen; a grey block where the chair is out of service."""
+    """One row per chair in use that day (a visit planned in it or an outage); a rectangle per
+    planned appointment, coloured by status with a stripe coloured by regimen; a grey block where
+    the chair is out of service; the chairs free all day named on one last line, not drawn."""
     site = chairs[0].site if chairs else None
-    height = 18 + ROW * max(1, len(chairs))
+    used = {a.chair_id for a in appointments if a.planned_start is not None} | {o.chair_id for o in outages or []}
+    free = [c for c in chairs if c.pk not in used]
+    chairs = [c for c in chairs if c.pk in used]
+    height = 18 + ROW * (len(chairs) + (1 if free else 0))
     rows = {c.pk: i for i, c in enumerate(chairs)}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="gantt" id="gantt" width="{WIDTH}" height="{height}" '
@@ -93,6 +97,12 @@ def gantt_svg(
             f'<rect class="regimen" x="{x0:.1f}" y="{y + ROW - 6}" width="{max(1.0, x1 - x0):.1f}" height="3" '
             f'fill="{regimen_colour(regimen)}"/>'
             f'<text class="appt-label" x="{x0 + 2:.1f}" y="{y + 11}">{escape(text)}</text></g>'
+        )
+    if free:
+        codes = ", ".join(c.code for c in free)
+        parts.append(
+            f'<text x="2" y="{16 + ROW * len(chairs) + 12}" class="chair free-chairs">'
+            f"{escape(f'Free all day ({len(free)}): {codes}')}</text>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text part is escaped or numeric

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -91,8 +92,12 @@ def _site(actor: User, site_id: int) -> Site:
 
 def _lock(site: Site) -> None:
     """Every change to a site's schedule takes this lock first (then the appointment's, then the
-    audit chain's), so plans never interleave and planners and events never deadlock."""
-    Site.objects.select_for_update().filter(pk=site.pk).first()
+    audit chain's), so plans never interleave and planners and events never deadlock.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: on PostgreSQL a row inserted anywhere with a foreign
+    key to the site (an audit event, an order, a measurement) takes ``FOR KEY SHARE`` on it, which
+    ``FOR UPDATE`` would block for the whole solve; planners still exclude each other."""
+    Site.objects.select_for_update(no_key=True).filter(pk=site.pk).first()
 
 
 def site_for(user: User, code: str | None) -> Site:
@@ -315,9 +320,19 @@ def now_minute(site: Site, date: dt.date, now: dt.datetime | None = None) -> int
 
 
 def _plan(
-    site: Site, date: dt.date, actor: User | None, time_limit: float, replan: bool, now: int | None = None
+    site: Site,
+    date: dt.date,
+    actor: User | None,
+    time_limit: float,
+    replan: bool,
+    now: int | None = None,
+    fact: Callable[[], object] | None = None,
 ) -> DayPlan:
-    # a plan is computed from every row of the day and rewrites them all: one at a time per site
+    """Solve the day, then record ``fact`` (what changed, if anything) and store the plan.
+
+    A plan is computed from every row of the day and rewrites them all: one at a time per site.
+    Nothing is written to the audit chain before the solve: the chain's head stays locked from a
+    transaction's first event to its commit, and a solve takes seconds."""
     _lock(site)
     chairs, shifts, appointments = day_rows(site, date)
     day = build_day(site, date, chairs, shifts, appointments, now)
@@ -333,6 +348,8 @@ def _plan(
             f"No feasible plan for {date:%Y-%m-%d} at {site.code}: {details}. Nothing was changed.",
             code="NO_FEASIBLE_PLAN",
         )
+    if fact is not None:
+        fact()
     baseline = fcfs_schedule(day) if appointments else schedule
     by_id = schedule.by_id()
     moved = 0
@@ -389,13 +406,17 @@ def _unplaced(schedule: sm.Schedule, appointments: list[Appointment]) -> str:
     return "no chair, nurse and dose fit for " + ", ".join(mrns.get(i, i) for i in schedule.unscheduled)
 
 
-def _replan_after_fact(site: Site, date: dt.date, actor: User, now: dt.datetime | None) -> str:
-    """Re-plan after something happened. The fact stays recorded whatever the plan: if no feasible
-    plan follows, the previous plan is kept and the returned warning says why."""
+def _replan_after_fact(
+    site: Site, date: dt.date, actor: User, now: dt.datetime | None, fact: Callable[[], object]
+) -> str:
+    """Re-plan after something happened, then record it (``fact``). The fact stays recorded
+    whatever the plan: if no feasible plan follows, the previous plan is kept and the returned
+    warning says why."""
     try:
         with transaction.atomic():
-            _plan(site, date, actor, REPLAN_SECONDS, True, now_minute(site, date, now))
+            _plan(site, date, actor, REPLAN_SECONDS, True, now_minute(site, date, now), fact)
     except Conflict as error:
+        fact()
         record(
             "chairs:day:replan_failed",
             actor=actor,
@@ -528,7 +549,8 @@ def book_appointment(
         premix_ok=premix_ok,
         add_on=True,
     )
-    record(
+    fact = partial(
+        record,
         "chairs:appointment:booked",
         actor=actor,
         entity=appointment,
@@ -542,7 +564,7 @@ def book_appointment(
             "add_on": True,
         },
     )
-    _plan(site, date, actor, time_limit, True, now_minute(site, date, now))
+    _plan(site, date, actor, time_limit, True, now_minute(site, date, now), fact)
     appointment.refresh_from_db()
     return appointment
 
@@ -621,7 +643,8 @@ def cancel_appointment(
     appointment.chair = None
     appointment.nurse = None
     appointment.save(update_fields=["status", "planned_start", "planned_prep_start", "chair", "nurse"])
-    record(
+    fact = partial(
+        record,
         "chairs:appointment:cancelled",
         actor=actor,
         entity=appointment,
@@ -631,7 +654,7 @@ def cancel_appointment(
         after={"status": AppointmentStatus.CANCELLED},
         reason=reason,
     )
-    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
 @audited("chairs:appointment:arrive")
@@ -650,7 +673,8 @@ def record_arrival(appointment_id: int, *, actor: User, now: dt.datetime | None 
     appointment.status = AppointmentStatus.ARRIVED
     appointment.arrived_at = now or timezone.now()
     appointment.save(update_fields=["status", "arrived_at"])
-    record(
+    fact = partial(
+        record,
         "chairs:appointment:arrived",
         actor=actor,
         entity=appointment,
@@ -658,7 +682,7 @@ def record_arrival(appointment_id: int, *, actor: User, now: dt.datetime | None 
         patient_id=appointment.patient_id,
         after={"arrived_at": appointment.arrived_at.isoformat()},
     )
-    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
 @audited("chairs:appointment:seat")
@@ -702,7 +726,8 @@ def seat_patient(appointment_id: int, *, actor: User, now: dt.datetime | None = 
     appointment.arrived_at = appointment.arrived_at or moment
     appointment.started_at = moment
     appointment.save(update_fields=["status", "arrived_at", "started_at", "nurse"])
-    record(
+    fact = partial(
+        record,
         "chairs:appointment:seated",
         actor=actor,
         entity=appointment,
@@ -710,7 +735,7 @@ def seat_patient(appointment_id: int, *, actor: User, now: dt.datetime | None = 
         patient_id=appointment.patient_id,
         after={"started_at": moment.isoformat(), "chair": chair, "nurse": appointment.nurse.label},
     )
-    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
 def _on_break(shift: NurseShift, start: int, end: int) -> bool:
@@ -755,7 +780,8 @@ def finish_visit(appointment_id: int, *, actor: User, now: dt.datetime | None = 
     appointment.status = AppointmentStatus.DONE
     appointment.finished_at = moment
     appointment.save(update_fields=["status", "finished_at"])
-    record(
+    fact = partial(
+        record,
         "chairs:appointment:finished",
         actor=actor,
         entity=appointment,
@@ -763,7 +789,7 @@ def finish_visit(appointment_id: int, *, actor: User, now: dt.datetime | None = 
         patient_id=appointment.patient_id,
         after={"finished_at": moment.isoformat()},
     )
-    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
 @audited("chairs:appointment:delay_dose")
@@ -777,7 +803,8 @@ def delay_dose(
         raise InvalidInput("Say why the dose is delayed (e.g. the drug is out of stock).", code="REASON_REQUIRED")
     appointment.dose_ready_not_before = moment_of(minute_of(ready_at), appointment.date, appointment.site)
     appointment.save(update_fields=["dose_ready_not_before"])
-    record(
+    fact = partial(
+        record,
         "chairs:appointment:dose_delayed",
         actor=actor,
         entity=appointment,
@@ -786,7 +813,7 @@ def delay_dose(
         after={"ready_not_before": f"{ready_at:%H:%M}"},
         reason=reason,
     )
-    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now))
+    return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
 @audited("chairs:appointment:move")
@@ -812,7 +839,8 @@ def move_appointment(
     appointment.earliest, appointment.latest = earliest, latest
     appointment.planned_arrival = None  # the patient is told the new time the re-plan books
     appointment.save(update_fields=["earliest", "latest", "planned_arrival"])
-    record(
+    fact = partial(
+        record,
         "chairs:appointment:moved",
         actor=actor,
         entity=appointment,
@@ -822,7 +850,7 @@ def move_appointment(
         after={"earliest": f"{earliest:%H:%M}", "latest": f"{latest:%H:%M}"},
     )
     site, date = appointment.site, appointment.date
-    _plan(site, date, actor, time_limit, True, now_minute(site, date, now))
+    _plan(site, date, actor, time_limit, True, now_minute(site, date, now), fact)
     appointment.refresh_from_db()
     return appointment
 
@@ -860,7 +888,8 @@ def chair_out_of_service(
             code="CHAIR_IN_USE",
         )
     outage = ChairOutage.objects.create(chair=chair, start=begins, end=ends, reason=reason.strip(), recorded_by=actor)
-    record(
+    fact = partial(
+        record,
         "chairs:chair:out_of_service",
         actor=actor,
         entity=outage,
@@ -868,7 +897,7 @@ def chair_out_of_service(
         after={"chair": chair.code, "start": begins.isoformat(), "end": ends.isoformat()},
         reason=reason,
     )
-    return Recorded(None, _replan_after_fact(site, date, actor, now))
+    return Recorded(None, _replan_after_fact(site, date, actor, now, fact))
 
 
 @dataclasses.dataclass(frozen=True)

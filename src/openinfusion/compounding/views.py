@@ -19,6 +19,7 @@ from openinfusion.formulary.models import Drug
 from openinfusion.inventory.models import LocationKind
 from openinfusion.orders.services import QUEUE_ORDER
 from openinfusion.paging import QUEUE_PAGE, capped_count, page_of
+from openinfusion.web.live import page_or_part
 from openinfusion.web.pager import position
 
 ROOMS = {"hazardous": LocationKind.HAZARDOUS_BUFFER, "sterile": LocationKind.CLEAN_ROOM}
@@ -44,7 +45,7 @@ def work_queue(request: HttpRequest) -> HttpResponse:
         "plan_at": plan_at,
         "room": room,
     }
-    return render(request, "compounding/queue.html", context)
+    return page_or_part(request, "compounding/queue.html", "compounding/_queue.html", context)
 
 
 def _act(request: HttpRequest, preparation_id: int, action: Any, success: str) -> HttpResponse:

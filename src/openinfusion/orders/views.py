@@ -19,6 +19,7 @@ from openinfusion.orders.facts import GIVEN_STATUSES
 from openinfusion.orders.models import Order, OrderStatus, TreatmentPlan
 from openinfusion.paging import capped_count
 from openinfusion.patients.services import latest_labs
+from openinfusion.web.live import page_or_part
 from openinfusion.web.pager import position
 
 
@@ -98,7 +99,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     page = services.verification_queue(me, after=at.cursor)
     waiting, more = capped_count(services.awaiting_verification(me))
     context = {"page": page, "orders": page.rows, "at": at, "waiting": waiting, "more_waiting": more}
-    return render(request, "orders/queue.html", context)
+    return page_or_part(request, "orders/queue.html", "orders/_queue.html", context)
 
 
 @requires(Action.VIEW_ORDERS)

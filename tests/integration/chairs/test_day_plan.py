@@ -234,3 +234,21 @@ def test_doses_made_at_the_supplying_pharmacy_are_planned_in_its_clean_room(
     assert booked.planned_prep_room == f"north/{preparation.room.code}"
     assert booked.planned_prep_start + dt.timedelta(minutes=minutes) <= booked.planned_start
     assert stored_violations(other_site, day) == []
+
+
+def test_the_gantt_draws_only_the_chairs_in_use_and_names_the_free_ones(centre, day, patient, scheduler, client_for):
+    """A busy centre has 40 chairs: the picture draws those with a visit or an outage that day and
+    names the rest on one line instead of drawing 40 empty rows."""
+    import re
+
+    from openinfusion.chairs.services import plan_day
+
+    visit(centre, patient, day, earliest=dt.time(9), latest=dt.time(10))
+    plan_day(centre.pk, day, actor=scheduler, time_limit=1)
+    page = client_for(scheduler).get(f"/schedule/?site={centre.code}&date={day.isoformat()}").content.decode()
+    gantt = page[page.index('id="gantt"') : page.index("</svg>", page.index('id="gantt"'))]
+    drawn = re.findall(r'class="chair">([^<]+)</text>', gantt)
+    assert len(drawn) == 1 and gantt.count('class="appt-box"') == 1
+    free = re.search(r'class="chair free-chairs">Free all day \((\d)\): ([^<]+)</text>', gantt)
+    assert free is not None and free.group(1) == "4"
+    assert sorted([*free.group(2).split(", "), *drawn]) == ["B1", "C1", "C2", "C3", "C4"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.db import close_old_connections, connection
@@ -62,3 +63,57 @@ def test_two_add_ons_booked_at_once_are_both_planned_without_overlap(
     assert Appointment.objects.filter(site=centre, date=day, add_on=True, planned_start__isnull=False).count() == 2
     assert Appointment.objects.get(pk=here.pk).status == "arrived"
     assert stored_violations(centre, day) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unrelated_write_goes_through_while_a_booking_is_solving(
+    committed_db, centre, day, patients, scheduler, nurse, monkeypatch
+):
+    """Issue 21: a booking's solve takes seconds; meanwhile a nurse's weight for another patient
+    (a measurement and its audit event, both tied to the same site) must not wait for it. The solve
+    is held until that write has finished: if the booking's locks blocked the write, the solve
+    would wait its full timeout and the write would come after it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time: a booking holds the database while it solves")
+    from openinfusion.chairs import services
+    from openinfusion.patients.services import record_measurement
+
+    solving, written = threading.Event(), threading.Event()
+    real_solve = services.solve_day
+    held: list[bool] = []
+
+    def slow_solve(*args, **kwargs):
+        solving.set()
+        held.append(written.wait(timeout=10))
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(services, "solve_day", slow_solve)
+    errors: list[BaseException] = []
+
+    def book() -> None:
+        try:
+            services.book_appointment(
+                centre.pk,
+                actor=scheduler,
+                mrn=patients[1].mrn,
+                date=day,
+                earliest=dt.time(9),
+                latest=dt.time(11),
+                duration_minutes=60,
+                time_limit=1,
+            )
+        except BaseException as error:  # re-raised in the test thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    booking = threading.Thread(target=book)
+    booking.start()
+    assert solving.wait(timeout=10)
+    started = time.monotonic()
+    record_measurement(patients[2].pk, actor=nurse, kind="weight", text="70 kg")
+    waited = time.monotonic() - started
+    written.set()
+    booking.join()
+    assert not errors, errors
+    assert held == [True] and waited < 2, waited  # without the fix: the full 10 s timeout

@@ -51,7 +51,7 @@ def test_the_screen_shows_a_page_and_later_walks_every_order_once_in_order(backl
             assert f"{len(queue_order())} waiting" in body and later is not None
         else:
             assert "← First page" in body
-    assert shown == queue_order() and pages == 2
+    assert shown == queue_order() and pages == -(-len(shown) // QUEUE_PAGE) > 1
 
 
 def test_a_stat_order_goes_before_routine_ones_planned_at_the_same_time(backlog, pharmacist, client_for):
@@ -85,7 +85,7 @@ def test_an_order_verified_while_paging_drops_out_without_shifting_the_rest(back
     """Keyset, not offset: acting on an order on page 1 neither hides nor repeats one on page 2."""
     client = client_for(pharmacist)
     first = client.get("/orders/verify/").content.decode()
-    expected_later = queue_order()[QUEUE_PAGE:]
+    expected_later = queue_order()[QUEUE_PAGE : 2 * QUEUE_PAGE]
     Order.objects.filter(pk=int(ROW.findall(first)[0])).update(status=OrderStatus.VERIFIED)
     later = client.get(f"/orders/verify/?{LATER.search(first).group(1)}").content.decode()
     assert [int(pk) for pk in ROW.findall(later)] == expected_later
