@@ -51,6 +51,9 @@ def test_the_load_benchmark_builds_a_chained_history_times_every_screen_beside_i
     assert report["server_errors"] == 0 and report["sign_in"]["errors"] == 0
     for key in ("vendor", "scale", "seed", "load", "goal", "all_goals_met", "machine", "history"):
         assert key in report
+    replan = report["writes_during_replan"]  # a booking re-planned while weights were recorded
+    assert replan["booking"]["outcome"] == "booked" and replan["writes"] >= 1, replan
+    assert replan["write_ms"]["max"] >= replan["write_ms"]["p50"] > 0 and isinstance(replan["goal_met"], bool)
 
     # The history is in now: a second run refuses the database unless --reuse.
     again = _bench_load(tmp_path, "--scale", "0.002", "--json")
