@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -22,6 +23,39 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["tests.passwords.QuickArgon2PasswordHasher"]
+
+
+# The test files whose rules read the site's calendar (expiry dates, beyond-use times capped at
+# local midnight, dates on labels and leaflets, the day's board and plan, first-dose dates). CI runs
+# them again at tests/clock.py's hard instants (``make test-clock``). Rules that only measure time
+# from now (the bedside window, infusion rates), query counts, paging and locks are left out there:
+# they run at the suite's clock in ``make test``. A new file with a site-date rule belongs here.
+SITE_CALENDAR_FILES = frozenset(
+    {
+        "test_board_and_education.py",
+        "test_day_events.py",
+        "test_day_plan.py",
+        "test_schedule_api.py",
+        "test_compounding_final_check.py",
+        "test_compounding_open_vials.py",
+        "test_compounding_site_clock.py",
+        "test_compounding_start_rules.py",
+        "test_compounding_trace_and_queue.py",
+        "test_compounding_workflow.py",
+        "test_counts_and_expiry.py",
+        "test_receiving.py",
+        "test_plans.py",
+        "test_chart_site_calendar.py",
+        "test_labels.py",
+        "test_leaflets.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).name in SITE_CALENDAR_FILES:
+            item.add_marker(pytest.mark.site_calendar)
 
 
 CLOCK = pytest.StashKey[time_machine.Traveller]()

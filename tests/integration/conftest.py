@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from tests.clock import site_today
 
 from openinfusion.clinical.codes import ndc_to_gtin14
-
-# The parts whose rules read the site's date or clock (expiry, BUD, qualification, the day's board
-# and plan). CI runs them again at tests/clock.py's hard instants (``make test-clock``); the
-# concurrency tests are left out there (they prove locks, not dates).
-SITE_CALENDAR_PARTS = ("inventory", "compounding", "administration", "chairs", "orders")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        path = Path(str(item.fspath))
-        if path.parent.name in SITE_CALENDAR_PARTS and "concurrency" not in path.name:
-            item.add_marker(pytest.mark.site_calendar)
-
 
 # The tests build their own products with a labeler code no real company has, so they never
 # pose as a real package.
