@@ -53,10 +53,32 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the journeys' server: its own data directory and SQLite database."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
     env = {**os.environ, "OPENINFUSION_DATA_DIR": str(data_dir), "OPENINFUSION_DATABASE_URL": ""}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+@pytest.fixture
+def app_shell(app_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Run Python in the server's database (``openinfusion manage shell -c``): for what a journey
+    cannot wait for in real time, such as a bag running its course."""
+
+    def run(code: str) -> str:
+        done = subprocess.run(
+            _cli("manage", "shell", "-c", code), env=app_env, check=True, capture_output=True, text=True, timeout=60
+        )
+        return done.stdout
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def app_url(app_env: dict[str, str]) -> Iterator[str]:
+    env = app_env
+    data_dir = Path(env["OPENINFUSION_DATA_DIR"])
     for command in (["migrate", "--json"], ["demo", "--json"]):
         subprocess.run(_cli(*command), env=env, check=True, capture_output=True, timeout=120)
     port = _free_port()

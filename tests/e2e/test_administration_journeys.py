@@ -9,8 +9,15 @@ import time
 from playwright.sync_api import expect
 from tests.e2e.test_shell_journeys import sign_in
 
+RAN_FOR = """
+import datetime as dt
+from django.db.models import F
+from openinfusion.administration.models import Administration
+Administration.objects.filter(pk={pk}).update(started_at=F("started_at") - dt.timedelta(minutes={minutes}))
+"""
 
-def test_a_nurse_gives_a_dose_at_the_chair_from_scan_to_end(page):
+
+def test_a_nurse_gives_a_dose_at_the_chair_from_scan_to_end(page, app_shell):
     sign_in(page, "nurse")
     page.goto("/administration/")
     expect(page.locator("#chair-board tr[data-stage=dispensed]").first).to_be_visible()
@@ -72,6 +79,11 @@ def test_a_nurse_gives_a_dose_at_the_chair_from_scan_to_end(page):
     expect(page.locator("#record")).to_contain_text("grade 2: flushing")
     expect(page.locator("#record")).to_contain_text("grade 2 reaction: half rate")
 
+    page.get_by_role("button", name="End the infusion").click()  # a minute after the start: refused
+    expect(page.locator("p.alert[role=alert]")).to_contain_text("END_TIME_IMPLAUSIBLE")
+    expect(page.locator("p.alert[role=alert]")).to_contain_text("Give the time the infusion really ended")
+    administration = page.url.rstrip("/").split("/")[-1]
+    app_shell(RAN_FOR.format(pk=int(administration), minutes=60))  # the nurse comes back an hour later
     page.get_by_role("button", name="End the infusion").click()
     expect(page.locator("#ended")).to_contain_text("given")
 

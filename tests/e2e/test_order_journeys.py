@@ -77,7 +77,7 @@ def test_the_pharmacist_verifies_with_an_override_and_returns_a_hard_stop(page):
         page.get_by_label(f"Reason to accept {code}").fill("Discussed with the prescriber; proceed.")
     page.get_by_label("Your password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Verify and sign").click()
-    expect(page.locator("p.ok")).to_contain_text("verify done")
+    expect(page.locator("p.ok")).to_contain_text("verified and signed")
 
     number = order_heading.split()[0].lstrip("#")
     page.goto(f"/orders/{number}/")

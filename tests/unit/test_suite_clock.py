@@ -13,4 +13,3 @@ def test_every_site_calendar_file_names_one_test_file():
     """A misspelt or renamed file would silently drop out of the hard-instant runs."""
     found = {name: list(TESTS.rglob(name)) for name in SITE_CALENDAR_FILES}
     assert {name: len(paths) for name, paths in found.items() if len(paths) != 1} == {}
-

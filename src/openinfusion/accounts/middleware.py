@@ -1,10 +1,12 @@
-"""Session lifetime and request ids.
+"""Session lifetime, the clock screens show, and request ids.
 
 Idle expiry comes from Django's session cookie age (``SESSION_COOKIE_AGE`` =
 ``OPENINFUSION_SESSION_IDLE_MINUTES``), renewed here at most once a minute rather than on every
 request, so a plain read writes nothing (the idle sign-out comes within a minute of the limit).
 This middleware adds the absolute limit (``OPENINFUSION_SESSION_ABSOLUTE_HOURS``, default 12 h,
-OWASP ASVS 4.0.3 3.3.2) and tags every request with an id that the audit events of that request share.
+OWASP ASVS 4.0.3 3.3.2), shows times on the clock of the person's home site (the first of their
+sites by name, kept in the session at sign-in; storage stays UTC) and tags every request with an id
+that the audit events of that request share.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
+from openinfusion.accounts.models import User
 from openinfusion.audit.context import current_request_id
 
 SESSION_STARTED_KEY = "openinfusion_signed_in_at"
 SESSION_RENEWED_KEY = "openinfusion_renewed_at"
+SESSION_ZONE_KEY = "openinfusion_zone"
 RENEW_EVERY_SECONDS = 60
 
 
@@ -40,6 +46,20 @@ class SessionLifetimeMiddleware:
                     # Saved: the idle clock restarts. Signing in saved the session, so the first
                     # minute after it needs no renewal either.
                     request.session[SESSION_RENEWED_KEY] = now
+            if request.user.is_authenticated:
+                timezone.activate(ZoneInfo(request.session.get(SESSION_ZONE_KEY) or home_zone(request.user)))
             return self.get_response(request)
         finally:
+            timezone.deactivate()
             current_request_id.reset(token)
+
+
+def home_zone(user: User) -> str:
+    """The zone of the person's home site: the first of their sites by name (UTC with none)."""
+    zone: str | None = user.sites.order_by("name").values_list("time_zone", flat=True).first()
+    return zone or "UTC"
+
+
+def remember_zone(sender: object, request: HttpRequest, user: User, **kwargs: object) -> None:
+    """At sign-in, keep the home site's zone in the session (saved with the sign-in itself)."""
+    request.session[SESSION_ZONE_KEY] = home_zone(user)

@@ -10,6 +10,7 @@ from django.db import models
 
 from openinfusion.accounts.permissions import Role as RoleCode
 from openinfusion.concurrency import VersionedModel
+from openinfusion.errors import InvalidInput
 
 
 class SiteKind(models.TextChoices):
@@ -40,6 +41,24 @@ class Site(models.Model):
     def clock(self, moment: dt.datetime) -> str:
         """A moment as the people at this site read it: their date and time, with the zone."""
         return f"{moment.astimezone(self.zone):%Y-%m-%d %H:%M %Z}"
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """The date on the site's calendar at ``now``."""
+        return now.astimezone(self.zone).date()
+
+    def moment(self, day: dt.date, at: dt.time) -> dt.datetime:
+        """The instant (UTC) when the site's clock reads ``at`` on ``day``. A time the clock skips
+        (the hour lost when summer time starts) is refused; a time it shows twice (the hour repeated
+        when it ends) is the first of the two."""
+        wall = dt.datetime.combine(day, at).replace(tzinfo=self.zone)
+        moment = wall.astimezone(dt.UTC)
+        if moment.astimezone(self.zone).replace(tzinfo=None) != wall.replace(tzinfo=None):
+            raise InvalidInput(
+                f"{day:%Y-%m-%d} {at:%H:%M} does not exist at {self.name}: the clocks go forward that night. "
+                "Give a time an hour later.",
+                code="NO_SUCH_LOCAL_TIME",
+            )
+        return moment
 
 
 class Role(models.Model):

@@ -152,15 +152,15 @@ class BedsideIn(Schema):
 
 
 @router.post(
-    "/administrations", response={201: AdministrationOut}, operation_id="bedside_verify", auth=allow(Action.ADMINISTER)
+    "/administrations",
+    response={200: AdministrationOut, 201: AdministrationOut},
+    operation_id="bedside_verify",
+    auth=allow(Action.ADMINISTER),
 )
 def bedside_verify(request: HttpRequest, payload: BedsideIn) -> Status[AdministrationOut]:
-    return Status(
-        201,
-        administration_out(
-            services.bedside_verify(actor=actor(request), wristband=payload.wristband, label=payload.label)
-        ),
-    )
+    """201 with a new infusion record; 200 with the dose's record when it was scanned before."""
+    administration = services.bedside_verify(actor=actor(request), wristband=payload.wristband, label=payload.label)
+    return Status(200 if administration.reopened else 201, administration_out(administration))
 
 
 class PumpIn(Schema):
@@ -253,6 +253,7 @@ class EndIn(Schema):
     volume_infused_ml: Decimal
     reason: str = ""
     waste_disposal: str = ""
+    ended_at: dt.datetime | None = None
 
 
 @router.post(

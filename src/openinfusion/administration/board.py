@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from openinfusion.accounts.models import Site, User
-from openinfusion.administration.models import Dispense
+from openinfusion.administration.models import Administration, Dispense, DispenseStatus
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.orders.models import Order, OrderStatus
 
@@ -34,6 +34,21 @@ class BoardRow:
     delayed: bool
     preparation: Preparation | None
     dispense: Dispense | None
+
+    @property
+    def administration(self) -> Administration | None:
+        """The infusion record once the bedside check is done (None before)."""
+        return getattr(self.dispense, "administration", None) if self.dispense is not None else None
+
+    @property
+    def receivable(self) -> bool:
+        """Sent to this place and not yet signed for there."""
+        on_its_way = (DispenseStatus.DISPENSED, DispenseStatus.IN_TRANSIT)
+        return self.dispense is not None and self.dispense.status in on_its_way
+
+    @property
+    def received(self) -> bool:
+        return self.dispense is not None and self.dispense.status == DispenseStatus.RECEIVED
 
     @property
     def waits_for_release(self) -> bool:
@@ -67,7 +82,7 @@ def chair_board(actor: User, day: dt.date | None = None) -> list[BoardRow]:
     dispenses = {
         d.preparation.order_id: d
         for d in Dispense.objects.filter(preparation__order__in=orders)
-        .select_related("preparation")
+        .select_related("preparation", "administration")
         .order_by("dispensed_at")
     }
     now = timezone.now()

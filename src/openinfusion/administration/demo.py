@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from openinfusion.accounts.models import Site, User
 from openinfusion.administration import services
-from openinfusion.administration.models import Dispense, Pump
+from openinfusion.administration.models import Administration, Dispense, Pump
 from openinfusion.compounding import services as compounding
 from openinfusion.compounding import walkthrough
 from openinfusion.compounding.models import Preparation, PreparationStatus
@@ -176,6 +176,11 @@ def _infuse(dispense: Dispense, nurse: User, *, end: bool) -> None:
             respiratory_rate=14,
         )
         if end:
+            # The demo's finished infusion began when its bag would have: its start is set back by
+            # the bag's duration so the end is believable (the demo cannot wait for it).
+            Administration.objects.filter(pk=administration.pk).update(
+                started_at=timezone.now() - dt.timedelta(minutes=int(plan.get("duration_minutes") or 30))
+            )
             services.end_administration(
                 administration.pk,
                 actor=nurse,

@@ -122,6 +122,9 @@ class Administration(models.Model):
     end_reason = models.TextField(blank=True)
     waste_disposal = models.CharField(max_length=40, blank=True)
 
+    # Not stored: set by the bedside check when the scan found this record already open.
+    reopened = False
+
     def __str__(self) -> str:
         return f"{self.order} — {self.get_status_display()}"
 

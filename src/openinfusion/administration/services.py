@@ -312,8 +312,11 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
             f"WRONG PATIENT: this dose is for {order.patient} — the wristband scanned is not. Stop.",
             code="WRONG_PATIENT",
         )
-    if dispense.status == DispenseStatus.ADMINISTERED or Administration.objects.filter(dispense=dispense).exists():
+    opened = Administration.objects.filter(dispense=dispense).first()
+    if dispense.status == DispenseStatus.ADMINISTERED or (opened and opened.status == AdministrationStatus.ENDED):
         raise BedsideRefusal("This dose was already given. Do not give it again.", code="ALREADY_ADMINISTERED")
+    if opened is not None and opened.status != AdministrationStatus.VERIFIED:
+        return _reopened(opened, actor)  # under way: back to its record
     if order.status != OrderStatus.DISPENSED or dispense.status not in (
         DispenseStatus.DISPENSED,
         DispenseStatus.IN_TRANSIT,
@@ -338,6 +341,8 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
         raise BedsideRefusal(
             "The order changed after this dose was made: do not give it; call the pharmacy.", code="WRONG_PREPARATION"
         )
+    if opened is not None:
+        return _reopened(opened, actor)  # checked again (BUD, time), not yet started: carry on
     administration = Administration.objects.create(
         dispense=dispense, order=order, patient=order.patient, nurse=actor, verified_at=now
     )
@@ -347,6 +352,19 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
         entity=administration,
         patient_id=order.patient_id,
         after={"preparation": preparation.barcode, "order": order.pk, "mrn": order.patient.mrn},
+    )
+    return administration
+
+
+def _reopened(administration: Administration, actor: User) -> Administration:
+    """The same dose scanned again after the nurse left its page: its record, not a second one."""
+    administration.reopened = True
+    record(
+        "administration:bedside:reopened",
+        actor=actor,
+        entity=administration,
+        patient_id=administration.patient_id,
+        after={"status": administration.status},
     )
     return administration
 
@@ -539,15 +557,55 @@ def record_reaction(
     return reaction
 
 
+def _believable_end(administration: Administration, ended: dt.datetime, now: dt.datetime, infused: Decimal) -> None:
+    """Refuse an end time before the start, in the future, or sooner than the volume could run in
+    at the fastest rate the pump was set to (±5 %): a slip of the clock, not a real infusion."""
+    site = administration.order.site
+    started = administration.started_at
+    assert started is not None  # a running infusion has started
+    if ended > now or ended < started:
+        raise InvalidInput(
+            f"The end time {site.clock(ended)} is not between the start ({site.clock(started)}) and now. "
+            "Give the time the infusion really ended.",
+            code="END_TIME_IMPLAUSIBLE",
+        )
+    rates = [administration.rate_ml_h, *administration.rate_changes.values_list("rate_ml_h", flat=True)]
+    plan_rate = administration.dispense.preparation.plan.get("rate_ml_h")
+    fastest = max([Decimal(r) for r in [*rates, plan_rate] if r], default=None)
+    if fastest is None or infused <= 0:
+        return  # a push or a drip without a set rate: no rate to judge by
+    minutes = Decimal((ended - started).total_seconds()) / 60
+    shortest = infused / (fastest * (1 + PUMP_TOLERANCE_PCT / 100)) * 60
+    if minutes < shortest:
+        raise InvalidInput(
+            f"{format_decimal(infused)} mL cannot run in {format_decimal(round_half_up(minutes, 0))} min at "
+            f"{format_decimal(fastest)} mL/h: it takes at least {format_decimal(round_half_up(shortest, 0))} min. "
+            "Give the time the infusion really ended.",
+            code="END_TIME_IMPLAUSIBLE",
+            details={"shortest_minutes": str(round_half_up(shortest, 0))},
+        )
+
+
 @audited("administration:infusion:end")
 def end_administration(
-    administration_id: int, *, actor: User, volume_infused_ml: Decimal, reason: str = "", waste_disposal: str = ""
+    administration_id: int,
+    *,
+    actor: User,
+    volume_infused_ml: Decimal,
+    reason: str = "",
+    waste_disposal: str = "",
+    ended_at: dt.datetime | None = None,
 ) -> Administration:
     """Stop and record what was really given; less than 95 % of the bag is a partial dose (reason
-    needed); a hazardous drug's remains need their disposal recorded."""
+    needed); a hazardous drug's remains need their disposal recorded. ``ended_at`` is the real end
+    when it is recorded afterwards (now by default): between the start and now, and no sooner than
+    the fastest rate the pump ran at allows for the volume."""
     check(actor, Action.ADMINISTER)
     administration = administration_for(actor, administration_id, lock=True)
     _running(administration)
+    now = timezone.now()
+    ended = now if ended_at is None else ended_at
+    _believable_end(administration, ended, now, Decimal(volume_infused_ml))
     preparation = administration.dispense.preparation
     final = Decimal(preparation.plan.get("final_volume_ml") or 0)
     infused = Decimal(volume_infused_ml)
@@ -566,7 +624,7 @@ def end_administration(
         )
     order = administration.order
     amount = round_half_up(order.dose * fraction, 2)
-    administration.status, administration.ended_at = AdministrationStatus.ENDED, timezone.now()
+    administration.status, administration.ended_at = AdministrationStatus.ENDED, ended
     administration.volume_infused_ml, administration.amount_given = infused, amount
     administration.partial, administration.end_reason, administration.waste_disposal = partial, reason, waste_disposal
     administration.save(

@@ -3,35 +3,35 @@ infusion record, education."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from openinfusion.accounts.access import requires, signed_in
+from openinfusion.accounts.models import Site
 from openinfusion.accounts.permissions import Action
 from openinfusion.administration import board, education, services
 from openinfusion.administration.models import OPEN_DISPENSE, Dispense, Pump
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import DomainError, InvalidInput
+from openinfusion.web import fields
 from openinfusion.web.live import page_or_part
 
 
-def _number(text: str | None, what: str) -> Decimal:
-    try:
-        return Decimal((text or "").strip())
-    except InvalidOperation:
-        raise InvalidInput(f"{what} must be a number.", code="INVALID_INPUT") from None
-
-
-def _whole(text: str | None, what: str) -> int:
-    try:
-        return int((text or "").strip())
-    except ValueError:
-        raise InvalidInput(f"{what} must be a whole number.", code="INVALID_INPUT") from None
+def _clock_time(site: Site, text: str | None) -> dt.datetime | None:
+    """A time of day typed at the bedside: the latest such moment not after now (today's, or
+    yesterday's for an infusion that ran past midnight); None when left empty (now)."""
+    if not (text or "").strip():
+        return None
+    now = timezone.now()
+    at = fields.time_of_day(text, "Ended at")
+    moment = site.moment(site.today(now), at)
+    return moment if moment <= now else site.moment(site.today(now) - dt.timedelta(days=1), at)
 
 
 def _done(request: HttpRequest, action: Callable[[], object], success: str, target: str, **kwargs: Any) -> HttpResponse:
@@ -60,7 +60,7 @@ def dispensing(request: HttpRequest) -> HttpResponse:
         return _done(
             request,
             lambda: services.dispense_preparation(
-                _whole(data.get("preparation"), "The preparation"),
+                fields.required_whole(data.get("preparation"), "The preparation"),
                 actor=me,
                 destination=data.get("destination", ""),
                 place=data.get("place", ""),
@@ -112,7 +112,12 @@ def bedside(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as error:
             return render(request, "administration/bedside.html", {"error": error}, status=error.status)
-        messages.success(request, "Five rights checked: right patient, drug, dose, route and time.")
+        if administration.reopened:
+            messages.success(
+                request, f"Scanned before: back to this dose's record ({administration.get_status_display()})."
+            )
+        else:
+            messages.success(request, "Five rights checked: right patient, drug, dose, route and time.")
         return redirect("administration:infusion", administration_id=administration.pk)
     return render(request, "administration/bedside.html", {})
 
@@ -127,8 +132,8 @@ def infusion(request: HttpRequest, administration_id: int) -> HttpResponse:
                 administration_id,
                 actor=me,
                 pump_serial=data.get("pump", ""),
-                rate_ml_h=_number(data.get("rate_ml_h"), "Rate"),
-                volume_ml=_number(data.get("volume_ml"), "Volume"),
+                rate_ml_h=fields.required_number(data.get("rate_ml_h"), "Rate"),
+                volume_ml=fields.required_number(data.get("volume_ml"), "Volume"),
             ),
             "start": lambda: services.start_administration(administration_id, actor=me),
             "vitals": lambda: services.record_vitals(
@@ -137,7 +142,7 @@ def infusion(request: HttpRequest, administration_id: int) -> HttpResponse:
             "reaction": lambda: services.record_reaction(
                 administration_id,
                 actor=me,
-                grade=_whole(data.get("grade"), "The reaction grade"),
+                grade=fields.required_whole(data.get("grade"), "The reaction grade"),
                 symptoms=data.get("symptoms", ""),
                 actions=data.get("actions", ""),
                 medicines_given=data.get("medicines_given", ""),
@@ -147,15 +152,18 @@ def infusion(request: HttpRequest, administration_id: int) -> HttpResponse:
             "rate": lambda: services.change_rate(
                 administration_id,
                 actor=me,
-                rate_ml_h=_number(data.get("rate_ml_h"), "Rate"),
+                rate_ml_h=fields.required_number(data.get("rate_ml_h"), "Rate"),
                 reason=data.get("reason", ""),
             ),
             "end": lambda: services.end_administration(
                 administration_id,
                 actor=me,
-                volume_infused_ml=_number(data.get("volume_infused_ml"), "Volume"),
+                volume_infused_ml=fields.required_number(data.get("volume_infused_ml"), "Volume"),
                 reason=data.get("reason", ""),
                 waste_disposal=data.get("waste_disposal", ""),
+                ended_at=_clock_time(
+                    services.administration_for(me, administration_id).order.site, data.get("ended_at")
+                ),
             ),
             "education": lambda: education.record_education(
                 services.administration_for(me, administration_id).patient_id,

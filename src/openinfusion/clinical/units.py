@@ -344,7 +344,9 @@ def _number_notes(number: str) -> tuple[str, ...]:
 
 
 def _not_a_quantity(text: str) -> InvalidInput:
-    if "," in text:
+    if not text.strip():
+        message = "Nothing was typed: write a number and a unit, for example 175 cm or 5 mg/kg."
+    elif "," in text:
         message = (
             f"“{text.strip()}”: write numbers with a point for decimals and no thousands separator (1000 mg, 2.5 mg)."
         )

@@ -316,12 +316,16 @@ def _keep_intercepted(error: DomainError, args: tuple[Any, ...], kwargs: dict[st
 
 
 @audited("compounding:preparation:scan", keep=_keep_intercepted, keep_when=StepRefused)
-def record_scan(preparation_id: int, *, actor: User, scan: str) -> StepRecord:
-    """Scan a vial, the reconstitution diluent or the bag: it must be what the step names, usable."""
+def record_scan(
+    preparation_id: int, *, actor: User, scan: str = "", typed: scanning.PackageEntry | None = None
+) -> StepRecord:
+    """Scan a vial, the reconstitution diluent or the bag: it must be what the step names, usable.
+    ``typed`` is the package typed in by hand instead (NDC or GTIN, lot, expiry): the same checks,
+    kept as typed."""
     check(actor, Action.COMPOUND)
     preparation = preparation_for(actor, preparation_id, lock=True)
     index, step = _next_step(preparation, ("scan_vial", "reconstitute", "scan_bag"))
-    package = scanning.from_scan(scan)
+    package = (typed or scanning.PackageEntry(scan=scan)).read()
     product = Product.objects.select_related("drug").filter(gtin14=package.gtin14).first()
     if product is None:
         raise StepRefused(f"GTIN {package.gtin14} is not a formulary product. Set it aside.", code="WRONG_PRODUCT")
@@ -339,6 +343,8 @@ def record_scan(preparation_id: int, *, actor: User, scan: str) -> StepRecord:
     if open_vial is None:  # a new vial, the diluent or the bag leaves the room's shelf now
         _take_vial(preparation, lot, actor)
     data = {"gtin": package.gtin14, "lot": lot.lot_number, "expiry": lot.expiry.isoformat(), "serial": package.serial}
+    if package.manual_entry:
+        data["typed"] = True
     if step["kind"] == "reconstitute":
         data["volume_ml"] = step["volume_ml"]
     done = StepRecord.objects.create(

@@ -16,6 +16,7 @@ from openinfusion.compounding import recipes as recipes_service
 from openinfusion.compounding.models import Photo, Preparation, PreparationStatus, Recipe
 from openinfusion.errors import DomainError, NotFound
 from openinfusion.formulary.models import Drug
+from openinfusion.inventory import scanning
 from openinfusion.inventory.models import LocationKind
 from openinfusion.orders.services import QUEUE_ORDER
 from openinfusion.paging import QUEUE_PAGE, capped_count, page_of
@@ -90,10 +91,17 @@ def start(request: HttpRequest, preparation_id: int) -> HttpResponse:
 def step(request: HttpRequest, preparation_id: int) -> HttpResponse:
     """The one form of the preparation screen: a scan, a weighing or a photo, whichever is next."""
     me, data = signed_in(request), request.POST
-    if "scan" in data:
+    if "scan" in data or "typed_lot" in data:
+        typed = scanning.PackageEntry(
+            scan=data.get("scan", ""),
+            ndc=data.get("typed_code", ""),
+            lot=data.get("typed_lot", ""),
+            expiry=data.get("typed_expiry", ""),
+            serial=data.get("typed_serial", ""),
+        )
 
         def action() -> object:
-            return services.record_scan(preparation_id, actor=me, scan=data.get("scan", ""))
+            return services.record_scan(preparation_id, actor=me, typed=typed)
     elif "photo" in request.FILES:
         upload = request.FILES.get("photo")
         assert upload is not None

@@ -39,12 +39,13 @@ def from_scan(element_string: str) -> ScannedPackage:
 
 
 def from_manual_entry(ndc: str, lot: str, expiry: dt.date, serial: str = "") -> ScannedPackage:
-    """A package typed in by hand (the barcode is damaged): marked as such and audited."""
+    """A package typed in by hand (no scanner, or the barcode is damaged): its NDC as printed
+    (10 digits, with or without dashes) or its 14-digit GTIN, marked as typed and audited."""
     if not lot.strip():
         raise InvalidInput("Type the lot number printed on the package.", code="LOT_REQUIRED")
-    return ScannedPackage(
-        gtin14=codes.ndc_to_gtin14(ndc), lot=lot.strip(), expiry=expiry, serial=serial.strip(), manual_entry=True
-    )
+    digits = ndc.strip().replace("-", "").replace(" ", "")
+    gtin = codes.check_gtin14(digits) if len(digits) == 14 else codes.ndc_to_gtin14(ndc)
+    return ScannedPackage(gtin14=gtin, lot=lot.strip(), expiry=expiry, serial=serial.strip(), manual_entry=True)
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ class PackageEntry:
                 expiry = None
         if not (self.ndc.strip() and self.lot.strip() and expiry):
             raise InvalidInput(
-                "Scan the package's GS1 DataMatrix, or type its NDC, lot and expiry (YYYY-MM-DD) "
-                "if the barcode is damaged.",
+                "Scan the package's GS1 DataMatrix, or type its NDC (or GTIN), lot and expiry "
+                "(YYYY-MM-DD) in the boxes for typing it in.",
                 code="BAD_BARCODE",
             )
         return from_manual_entry(self.ndc, self.lot, expiry, self.serial)

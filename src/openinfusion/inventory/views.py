@@ -13,20 +13,14 @@ from django.utils import timezone
 
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
-from openinfusion.errors import DomainError, InvalidInput
+from openinfusion.errors import DomainError
 from openinfusion.inventory import purchasing, queries, scanning, services
 from openinfusion.inventory.models import Location, Lot, PurchaseOrder
+from openinfusion.web import fields
 
 
 def _locations(request: HttpRequest) -> list[Location]:
     return list(Location.objects.filter(site__in=signed_in(request).site_ids(), active=True).select_related("site"))
-
-
-def _int(value: str | None, field: str) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        raise InvalidInput(f"{field} must be a whole number.", code="BAD_QUANTITY") from None
 
 
 @requires(Action.VIEW_STOCK)
@@ -51,8 +45,8 @@ def receive(request: HttpRequest) -> HttpResponse:
             receipt = services.receive_stock(
                 actor=signed_in(request),
                 package=package,
-                location_id=_int(request.POST.get("location"), "Location"),
-                quantity=_int(request.POST.get("quantity"), "Quantity"),
+                location_id=fields.required_whole(request.POST.get("location"), "Location"),
+                quantity=fields.required_whole(request.POST.get("quantity"), "Quantity"),
                 reason=request.POST.get("reason", ""),
             )
         except DomainError as error:
@@ -119,8 +113,8 @@ def waste(request: HttpRequest, lot_id: int) -> HttpResponse:
         services.waste_stock(
             lot_id,
             actor=signed_in(request),
-            location_id=_int(request.POST.get("location"), "Location"),
-            quantity=_int(request.POST.get("quantity"), "Quantity"),
+            location_id=fields.required_whole(request.POST.get("location"), "Location"),
+            quantity=fields.required_whole(request.POST.get("quantity"), "Quantity"),
             reason=request.POST.get("reason", ""),
         )
     except DomainError as error:
@@ -169,7 +163,7 @@ def reorder(request: HttpRequest) -> HttpResponse:
     site_ids = signed_in(request).site_ids()
     suggestions = purchasing.reorder_suggestions(site_ids, timezone.localdate())
     if request.method == "POST":
-        supplier_id = _int(request.POST.get("supplier"), "Supplier")
+        supplier_id = fields.required_whole(request.POST.get("supplier"), "Supplier")
         chosen = [s for supplier, rows in suggestions.items() if supplier.pk == supplier_id for s in rows]
         by_location: dict[int, dict[int, int]] = {}
         for s in chosen:
@@ -202,7 +196,7 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
 
 @requires(Action.MANAGE_PURCHASING, methods=("POST",))
 def purchase_order_action(request: HttpRequest, order_id: int, verb: str) -> HttpResponse:
-    version = _int(request.POST.get("version"), "Version")
+    version = fields.required_whole(request.POST.get("version"), "Version")
     try:
         if verb == "send":
             purchasing.send_purchase_order(order_id, actor=signed_in(request), expected_version=version)

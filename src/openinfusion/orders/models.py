@@ -94,6 +94,11 @@ class DoseModification(models.Model):
         return f"{self.drug.display_name} −{self.percent.normalize():f} % from cycle {self.from_cycle}: {self.reason}"
 
 
+# The routes a prescriber picks from on the screens (the formulary's routes_allowed/forbidden and
+# decision support judge each drug's route).
+ROUTES = ("IV", "IV push", "SC", "IM")
+
+
 class OrderStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"

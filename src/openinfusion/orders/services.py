@@ -10,14 +10,13 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from openinfusion.accounts.access import check
-from openinfusion.accounts.models import SignatureMeaning, User
+from openinfusion.accounts.models import SignatureMeaning, Site, User
 from openinfusion.accounts.permissions import Action
 from openinfusion.accounts.signatures import sign
 from openinfusion.audit.models import AuditEvent
@@ -90,9 +89,9 @@ def review(order: Order) -> rules.Review:
 # --- plans ------------------------------------------------------------------------------------------
 
 
-def _site_start(day: dt.date, zone: str, minutes_after: int) -> dt.datetime:
-    local = dt.datetime.combine(day, FIRST_DOSE_AT, tzinfo=ZoneInfo(zone))
-    return (local + dt.timedelta(minutes=minutes_after)).astimezone(dt.UTC)
+def _site_start(day: dt.date, site: Site, first_dose_at: dt.time, minutes_after: int) -> dt.datetime:
+    """The day's first dose at ``first_dose_at`` on the site's clock, the next ones after it."""
+    return site.moment(day, first_dose_at) + dt.timedelta(minutes=minutes_after)
 
 
 @audited("orders:plan:create")
@@ -106,9 +105,11 @@ def create_treatment_plan(
     indication_code: str,
     bsa_formula: str = "mosteller",
     weight_basis: str = "actual",
+    first_dose_at: dt.time = FIRST_DOSE_AT,
 ) -> TreatmentPlan:
     """Put a patient on a regimen and write the draft orders of every cycle day, doses calculated
-    from the current height, weight and creatinine (checked again at verification)."""
+    from the current height, weight and creatinine (checked again at verification). Each treatment
+    day's first dose is planned at ``first_dose_at`` on the site's clock, the rest one after another."""
     check(actor, Action.WRITE_ORDERS)
     patient = patient_for(actor, patient_id)
     regimen = Regimen.objects.filter(key=regimen_key).first()
@@ -138,7 +139,7 @@ def create_treatment_plan(
             offset = 0
             for line in sorted(day["drugs"], key=lambda x: x["sequence"]):
                 order = _plan_order(
-                    plan, cycle, int(day["day"]), line, drugs, _site_start(date, patient.site.time_zone, offset)
+                    plan, cycle, int(day["day"]), line, drugs, _site_start(date, patient.site, first_dose_at, offset)
                 )
                 offset += int(line.get("duration_minutes") or 15)
                 order.save()
@@ -296,9 +297,11 @@ def create_order(
     indication_code: str = "",
     priority: int = 3,
     note: str = "",
+    send: bool = False,
 ) -> Order:
     """A stand-alone order (antibiotic, iron, hydration...). ``dose`` is a flat amount ("1 g") or a
-    basis ("15 mg/kg"), which is calculated with the current weight and kept beside the dose."""
+    basis ("15 mg/kg"), which is calculated with the current weight and kept beside the dose.
+    ``send`` submits it for verification in the same transaction (otherwise it stays a draft)."""
     check(actor, Action.WRITE_ORDERS)
     order = proposed_order(
         patient_for(actor, patient_id),
@@ -323,6 +326,8 @@ def create_order(
         patient_id=order.patient_id,
         after=snapshot(order),
     )
+    if send:
+        _move(order, OrderStatus.SUBMITTED, actor=actor, expected_version=order.version)
     return order
 
 
@@ -342,6 +347,10 @@ def proposed_order(
     note: str = "",
 ) -> Order:
     """An unsaved order built from what a prescriber typed (``check_order`` uses it too)."""
+    if not drug_key:
+        raise InvalidInput("Choose the drug to order.", code="MISSING_FIELD")
+    if not route.strip():
+        raise InvalidInput("Give the route (IV, SC, IM...).", code="MISSING_FIELD")
     drugs = {d.key: d for d in Drug.objects.filter(key__in=[drug_key, diluent_key or ""])}
     if drug_key not in drugs:
         raise NotFound(f"{drug_key!r} is not in the formulary.", code="UNKNOWN_DRUG")

@@ -3,8 +3,6 @@ verification queue and the verification screen (calculation, findings, history, 
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -13,44 +11,65 @@ from django.shortcuts import redirect, render
 
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
-from openinfusion.errors import DomainError, InvalidInput, NotFound, StaleEdit
+from openinfusion.errors import DomainError, NotFound, StaleEdit
+from openinfusion.formulary.models import Category, Drug
 from openinfusion.orders import facts, rules, services
 from openinfusion.orders.facts import GIVEN_STATUSES
 from openinfusion.orders.models import Order, OrderStatus, TreatmentPlan
 from openinfusion.paging import capped_count
-from openinfusion.patients.services import latest_labs
+from openinfusion.patients.services import latest_labs, patient_for
+from openinfusion.patients.views import chart_page
+from openinfusion.web import fields
 from openinfusion.web.live import page_or_part
 from openinfusion.web.pager import position
 
 
-def _int(text: str | None, what: str) -> int:
-    try:
-        return int(text or "")
-    except ValueError:
-        raise InvalidInput(f"{what} must be a whole number.", code="INVALID_INPUT") from None
-
-
 @requires(Action.WRITE_ORDERS, methods=("POST",))
 def start_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
-    data = request.POST
+    me, data = signed_in(request), request.POST
     try:
-        start = dt.date.fromisoformat(data.get("start_date", ""))
-    except ValueError:
-        raise InvalidInput("Give the start date as YYYY-MM-DD.", code="INVALID_INPUT") from None
-    try:
+        patient = patient_for(me, patient_id)
         plan = services.create_treatment_plan(
-            patient_id,
-            actor=signed_in(request),
+            patient.pk,
+            actor=me,
             regimen_key=data.get("regimen", ""),
-            start_date=start,
-            cycles=_int(data.get("cycles"), "Cycles"),
+            start_date=fields.date(data.get("start_date"), "Start"),
+            first_dose_at=fields.time_of_day(data.get("first_dose_at"), "First dose at"),
+            cycles=fields.required_whole(data.get("cycles"), "Cycles"),
             indication_code=data.get("indication", ""),
         )
     except DomainError as error:
-        messages.error(request, f"Plan not started — {error.message}")
-        return redirect("patients:chart", patient_id=patient_id)
+        return chart_page(request, patient_id, status=error.status, plan_form=data, plan_error=error)
     messages.success(request, f"{plan} started: review the doses of cycle 1 and submit them.")
     return redirect("orders:plan", plan_id=plan.pk)
+
+
+@requires(Action.WRITE_ORDERS, methods=("POST",))
+def new_order(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """A single-drug order from the chart, planned at a date and time on the site's clock; sent to
+    the pharmacist at once unless the prescriber keeps it as a draft."""
+    me, data = signed_in(request), request.POST
+    try:
+        patient = patient_for(me, patient_id)
+        order = services.create_order(
+            patient.pk,
+            actor=me,
+            drug_key=data.get("drug", ""),
+            dose=data.get("dose", ""),
+            route=data.get("route", ""),
+            planned_start=fields.site_moment(patient.site, data.get("date"), data.get("time"), "Planned"),
+            diluent_key=data.get("diluent") or None,
+            volume_ml=fields.number(data.get("volume_ml"), "Volume"),
+            duration_minutes=fields.whole(data.get("duration_minutes"), "Duration"),
+            indication_code=data.get("indication", ""),
+            note=data.get("note", "").strip(),
+            send=data.get("send") == "on",
+        )
+    except DomainError as error:
+        return chart_page(request, patient_id, status=error.status, order_form=data, order_error=error)
+    sent = "sent to the pharmacist" if order.status == OrderStatus.SUBMITTED else "kept as a draft"
+    messages.success(request, f"Order #{order.pk} {order.drug.display_name} {order.dose_text} {sent}.")
+    return redirect("orders:order", order_id=order.pk)
 
 
 def _plan(request: HttpRequest, plan_id: int) -> TreatmentPlan:
@@ -67,7 +86,7 @@ def _plan(request: HttpRequest, plan_id: int) -> TreatmentPlan:
 @requires(Action.WRITE_ORDERS, methods=("POST",))
 def submit_cycle(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
-    cycle = _int(request.POST.get("cycle"), "Cycle")
+    cycle = fields.required_whole(request.POST.get("cycle"), "Cycle")
     try:
         submitted = services.submit_cycle(plan.pk, actor=signed_in(request), cycle=cycle)
     except DomainError as error:
@@ -130,6 +149,7 @@ def order_context(order: Order) -> dict[str, Any]:
         "history": history,
         "labs": latest_labs(order.patient).values(),
         "overrides": order.overrides.select_related("by"),
+        "diluents": Drug.objects.filter(category=Category.BASE_SOLUTION),
     }
 
 
@@ -142,7 +162,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 def order_action(request: HttpRequest, order_id: int, verb: str) -> HttpResponse:
     """Verify, return, hold, cancel, submit or amend; a refusal re-shows the order with the reason."""
     me, data = signed_in(request), request.POST
-    version = _int(data.get("version"), "Version")
+    version = fields.required_whole(data.get("version"), "Version")
     reason = data.get("reason", "")
     try:
         if verb == "verify":
@@ -167,7 +187,7 @@ def order_action(request: HttpRequest, order_id: int, verb: str) -> HttpResponse
                 expected_version=version,
                 reason=reason,
                 dose=data.get("dose") or None,
-                volume_ml=_decimal(data.get("volume_ml")),
+                volume_ml=fields.number(data.get("volume_ml"), "Volume"),
                 diluent_key=data.get("diluent") or None,
                 route=data.get("route") or None,
             )
@@ -177,21 +197,20 @@ def order_action(request: HttpRequest, order_id: int, verb: str) -> HttpResponse
     except DomainError as error:
         context = order_context(services.order_for(me, order_id)) | {"error": error}
         return render(request, "orders/order.html", context, status=error.status)
-    messages.success(request, f"Order #{order_id}: {verb} done.")
+    messages.success(request, f"Order #{order_id} {DONE[verb]}.")
     if verb in ("verify", "return", "hold"):
         return redirect("orders:queue")
     return redirect("orders:order", order_id=order_id)
 
 
-def _decimal(text: str | None) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise InvalidInput(f"{text!r} is not a number.", code="INVALID_INPUT") from None
-
-
+DONE = {
+    "verify": "verified and signed",
+    "return": "returned to the prescriber",
+    "hold": "put on hold",
+    "cancel": "cancelled",
+    "submit": "sent to the pharmacist",
+    "amend": "corrected",
+}
 VERB_ACTIONS = {
     "verify": Action.VERIFY_ORDERS,
     "return": Action.VERIFY_ORDERS,

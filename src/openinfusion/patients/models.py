@@ -164,7 +164,9 @@ class Measurement(Observation):
         indexes = [models.Index(fields=["patient", "kind", "taken_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {format_decimal(self.value)} {self.unit}"
+        """Shown to two decimals (kept to eight), with the value as typed when it was converted."""
+        entered = f" ({self.note})" if self.note.startswith("entered as") else ""
+        return f"{self.get_kind_display()} {format_decimal(round(self.value, 2))} {self.unit}{entered}"
 
     @property
     def quantity(self) -> Quantity:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:patient_id>/measurements", views.record, {"what": "measurement"}, name="measure"),
     path("<int:patient_id>/labs", views.record, {"what": "lab"}, name="lab"),
     path("<int:patient_id>/allergies", views.record, {"what": "allergy"}, name="allergy"),
+    path("<int:patient_id>/diagnoses", views.diagnosis, name="diagnosis"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import messages
 from django.db.models import Q
@@ -13,10 +14,12 @@ from django.utils import timezone
 
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action
-from openinfusion.errors import DomainError, InvalidInput
-from openinfusion.orders.models import Regimen
+from openinfusion.errors import DomainError
+from openinfusion.formulary.models import Category, Drug
+from openinfusion.orders.models import ROUTES, Regimen
 from openinfusion.patients import services
 from openinfusion.patients.models import Lab, LabResult, Patient
+from openinfusion.web import fields
 from openinfusion.web.charts import trend_svg
 
 TRENDS = ((Lab.ANC, "ANC", Decimal("1.5")), (Lab.PLATELETS, "Platelets", Decimal(100)), (Lab.SCR, "Creatinine", None))
@@ -35,8 +38,15 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @requires(Action.VIEW_PATIENTS)
 def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
+    return chart_page(request, patient_id)
+
+
+def chart_page(request: HttpRequest, patient_id: int, *, status: int = 200, **refused: Any) -> HttpResponse:
+    """The chart; a form refused elsewhere (an order, a plan) comes back here with what was typed
+    and why it was refused, so nothing typed is lost."""
     patient = services.patient_for(signed_in(request), patient_id)
-    today = timezone.now().astimezone(patient.site.zone).date()  # the patient's site's calendar
+    now = timezone.now()
+    today = patient.site.today(now)
     labs = LabResult.objects.current().filter(patient=patient).order_by("taken_at")
     trends = [
         trend_svg(
@@ -47,6 +57,8 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         )
         for test, title, hold in TRENDS
     ]
+    diagnoses = list(patient.diagnoses.all())
+    drugs = list(Drug.objects.only("key", "generic_name", "tall_man", "category", "dose_basis"))
     context = {
         "patient": patient,
         "age": patient.age_on(today),
@@ -55,13 +67,33 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         "measurements": patient.measurements.select_related("recorded_by")[:12],
         "labs": services.latest_labs(patient).values(),
         "trends": trends,
+        "diagnoses": diagnoses,
+        "indication": diagnoses[0].code if diagnoses else "",
         "plans": patient.plans.select_related("regimen"),
-        "orders": patient.orders.select_related("drug", "diluent").order_by("-planned_start")[:40],
+        "orders": patient.orders.select_related("drug", "diluent", "site").order_by("-planned_start")[:40],
         "regimens": Regimen.objects.all(),
+        "routes": ROUTES,
+        "drugs": [d for d in drugs if d.category != Category.BASE_SOLUTION],
+        "diluents": [d for d in drugs if d.category == Category.BASE_SOLUTION],
         "lab_tests": Lab.choices,
         "today": today,
+        "next_hour": f"{(now.astimezone(patient.site.zone) + dt.timedelta(hours=1)):%H:00}",
+        **refused,
     }
-    return render(request, "patients/chart.html", context)
+    return render(request, "patients/chart.html", context, status=status)
+
+
+@requires(Action.MANAGE_PATIENTS, methods=("POST",))
+def diagnosis(request: HttpRequest, patient_id: int) -> HttpResponse:
+    try:
+        row = services.record_diagnosis(
+            patient_id, actor=signed_in(request), code=request.POST.get("code", ""), text=request.POST.get("text", "")
+        )
+    except DomainError as error:
+        messages.error(request, f"Diagnosis not recorded — {error.message}")
+    else:
+        messages.success(request, f"Diagnosis recorded: {row}.")
+    return redirect("patients:chart", patient_id=patient_id)
 
 
 @requires(Action.RECORD_OBSERVATIONS, methods=("POST",))
@@ -85,7 +117,7 @@ def record(request: HttpRequest, patient_id: int, what: str) -> HttpResponse:
                 test=data.get("test", ""),
                 value=data.get("value", ""),
                 unit=data.get("unit", ""),
-                taken_at=_when(data.get("taken_at", "")),
+                taken_at=fields.site_datetime(services.patient_for(me, patient_id).site, data.get("taken_at"), "Taken"),
             )
         else:
             row = services.record_allergy(
@@ -101,13 +133,3 @@ def record(request: HttpRequest, patient_id: int, what: str) -> HttpResponse:
     else:
         messages.success(request, f"Saved: {row}.")
     return redirect("patients:chart", patient_id=patient_id)
-
-
-def _when(text: str) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("Give the time taken as YYYY-MM-DD HH:MM.", code="INVALID_INPUT") from None
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment

@@ -119,6 +119,21 @@ def program(administration, nurse, pump, *, rate: Decimal | None = None, volume:
     )
 
 
+def ran_for(administration, minutes: int) -> None:
+    """The infusion has been running ``minutes``: its start is moved back, as when the nurse comes
+    back to a bag that has run its course. For tests whose clock must stay on the site's day (the
+    board's) and for the browser journeys, whose server clock a test cannot move."""
+    import datetime as dt
+
+    from django.db.models import F
+
+    from openinfusion.administration.models import Administration
+
+    Administration.objects.filter(pk=administration.pk).update(
+        started_at=F("started_at") - dt.timedelta(minutes=minutes)
+    )
+
+
 def post(client, path: str, body: dict | None = None):
     return client.post(path, body or {}, content_type="application/json")
 

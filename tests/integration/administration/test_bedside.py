@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.utils import timezone
-from tests.integration.administration.conftest import dispense, post, refused_events
+from tests.integration.administration.conftest import at_bedside, dispense, post, program, ran_for, refused_events
 
 from openinfusion.administration import services
-from openinfusion.administration.models import Administration, Dispense, NearMiss
+from openinfusion.administration.models import Administration, Dispense, NearMiss, Pump
 from openinfusion.audit.models import AuditEvent
 from openinfusion.compounding.models import Preparation
 from openinfusion.errors import DomainError
@@ -51,8 +52,16 @@ def _wrong_patient(p: Preparation, nurse, technician) -> tuple[str, str]:
 
 
 def _given_already(p: Preparation, nurse, technician) -> tuple[str, str]:
-    dispense(p, technician)
-    services.bedside_verify(actor=nurse, wristband=p.order.patient.mrn, label=p.barcode)
+    administration = at_bedside(p, nurse, technician)
+    program(administration, nurse, Pump.objects.create(site=p.site, serial="PMP-2002", model="test pump"))
+    services.start_administration(administration.pk, actor=nurse)
+    ran_for(administration, 180)
+    services.end_administration(
+        administration.pk,
+        actor=nurse,
+        volume_infused_ml=Decimal(p.plan["final_volume_ml"]),
+        waste_disposal="yellow hazardous bin",
+    )
     return p.order.patient.mrn, p.barcode
 
 
@@ -138,8 +147,6 @@ def test_the_right_patient_and_bag_pass(checked, nurse, technician, client_for, 
 
 
 def test_a_received_dose_passes_too(checked, nurse, technician):
-    from decimal import Decimal
-
     sent = dispense(checked, technician, "ward", "4 West bed 7")
     services.receive_dispense(sent.pk, actor=nurse, temperature_c=Decimal("4"))
     assert services.bedside_verify(actor=nurse, wristband="MRN-2001", label=checked.barcode).status == "verified"
@@ -174,3 +181,26 @@ def test_a_nurse_at_another_site_cannot_give_the_dose(checked, technician, make_
     )
     assert response.status_code == 409 and response.json()["code"] == "WRONG_PREPARATION"
     assert not Administration.objects.exists()
+
+
+def test_scanning_again_after_leaving_the_page_reopens_the_same_record(checked, nurse, technician, pump, client_for):
+    """The nurse scans, is called away before starting, comes back and scans again: the same
+    infusion record (checked again), not ALREADY_ADMINISTERED; once started, a scan leads back to it."""
+    first = at_bedside(checked, nurse, technician)
+    client = client_for(nurse)
+    again = post(client, f"{BASE}/administrations", {"wristband": "MRN-2001", "label": checked.barcode})
+    assert again.status_code == 200, again.content
+    assert again.json()["id"] == first.pk and Administration.objects.count() == 1
+    program(first, nurse, pump)
+    services.start_administration(first.pk, actor=nurse)
+    running = services.bedside_verify(actor=nurse, wristband="MRN-2001", label=checked.barcode)
+    assert (running.pk, running.status) == (first.pk, "infusing")
+    assert AuditEvent.objects.filter(action="administration:bedside:reopened").count() == 2
+    assert not NearMiss.objects.exists()
+
+
+def test_a_rescan_still_refuses_the_wrong_patient(checked, nurse, technician):
+    at_bedside(checked, nurse, technician)
+    with pytest.raises(DomainError) as refused:
+        services.bedside_verify(actor=nurse, wristband="MRN-9999", label=checked.barcode)
+    assert refused.value.code == "WRONG_PATIENT"

@@ -16,6 +16,7 @@ from tests.integration.administration.conftest import (
     dispense,
     post,
     program,
+    ran_for,
     verified_order,
 )
 from tests.integration.compounding.conftest import D5W_250, OXALIPLATIN_100
@@ -60,6 +61,7 @@ def test_the_chair_board_follows_each_dose_along_its_path(
     finished = at_bedside(given, nurse, technician)
     program(finished, nurse, pump)
     services.start_administration(finished.pk, actor=nurse)
+    ran_for(finished, 150)
     services.end_administration(
         finished.pk, actor=nurse, volume_infused_ml=Decimal("280.6"), waste_disposal="yellow hazardous bin"
     )
@@ -80,6 +82,20 @@ def test_the_chair_board_follows_each_dose_along_its_path(
     assert rows[waiting.pk]["place"] == "not yet placed"
     assert rows[ready.order_id]["patient"].startswith("HUGHES")
     assert not any(row["waits_for_release"] for row in rows.values())
+    screen = client_for(nurse).get("/administration/").content.decode()
+    for record in (running, finished):  # every dose under way or given links to its infusion record
+        assert f'href="/administration/infusions/{record.pk}/"' in screen
+    sent_row = screen[screen.index(f'data-order="{sent.order_id}"') :].split("</tr>")[0]
+    assert 'href="/administration/bedside/"' in sent_row  # dispensed, not yet scanned: the bedside scan
+    dispensed = sent.dispenses.get()
+    assert f'action="/administration/dispenses/{dispensed.pk}/receive"' in sent_row  # the nurse signs for it here
+    body = {"board": "1"} | ({"temperature_c": "5"} if dispensed.cold_chain else {})
+    answer = client_for(nurse).post(f"/administration/dispenses/{dispensed.pk}/receive", body)
+    assert answer.status_code == 302 and answer["Location"] == "/administration/"
+    screen = client_for(nurse).get("/administration/").content.decode()
+    sent_row = screen[screen.index(f'data-order="{sent.order_id}"') :].split("</tr>")[0]
+    assert "received" in sent_row and "/receive" not in sent_row
+    assert AuditEvent.objects.filter(action="administration:dispense:received", actor=nurse).count() == 1
 
 
 def test_the_board_only_shows_the_viewers_sites(order, make_user, other_site, client_for, prescriber):

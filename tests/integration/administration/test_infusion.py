@@ -4,6 +4,7 @@ dose needs its reason, and the next order's lifetime totals count what was given
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -101,7 +102,7 @@ def test_a_pump_programmed_off_the_prescription_is_refused_then_programmed_right
 # --- a whole infusion through the API ---------------------------------------------------------------
 
 
-def test_a_whole_infusion_with_a_reaction_and_a_slower_rate(checked, nurse, technician, pump, client_for):
+def test_a_whole_infusion_with_a_reaction_and_a_slower_rate(checked, nurse, technician, pump, client_for, clock):
     dispense(checked, technician)
     client = client_for(nurse)
     verified = post(client, f"{BASE}/administrations", {"wristband": "MRN-2001", "label": checked.barcode})
@@ -149,6 +150,11 @@ def test_a_whole_infusion_with_a_reaction_and_a_slower_rate(checked, nurse, tech
     assert slower.json()["status"] == "infusing" and Decimal(slower.json()["rate_ml_h"]) == Decimal(70)
     assert list(RateChange.objects.values_list("rate_ml_h", flat=True)) == [Decimal(0), Decimal(70)]
 
+    at_once = post(client, f"{at}/end", {"volume_infused_ml": volume, "waste_disposal": "yellow hazardous bin"})
+    assert at_once.status_code == 422 and at_once.json()["code"] == "END_TIME_IMPLAUSIBLE"
+    assert "Give the time the infusion really ended" in at_once.json()["message"]
+    clock.shift(dt.timedelta(hours=4))  # the bag runs its course at the slower rate
+    client = client_for(nurse)  # four hours on, the idle session has ended: the nurse signs in again
     no_disposal = post(client, f"{at}/end", {"volume_infused_ml": volume})
     assert no_disposal.status_code == 422 and no_disposal.json()["code"] == "DISPOSAL_REQUIRED"
     too_much = post(client, f"{at}/end", {"volume_infused_ml": "400", "waste_disposal": "yellow hazardous bin"})
@@ -179,15 +185,52 @@ def test_a_whole_infusion_with_a_reaction_and_a_slower_rate(checked, nurse, tech
     assert AuditEvent.objects.filter(action="administration:infusion:rate_changed").count() == 2
 
 
-def test_a_dose_given_in_full_within_95_percent_is_not_partial(checked_room_temperature, nurse, technician, pump):
+def test_a_dose_given_in_full_within_95_percent_is_not_partial(
+    checked_room_temperature, nurse, technician, pump, clock
+):
     administration = at_bedside(checked_room_temperature, nurse, technician)
     program(administration, nurse, pump)
     services.start_administration(administration.pk, actor=nurse)
+    clock.shift(dt.timedelta(hours=2))
     ended = services.end_administration(
         administration.pk, actor=nurse, volume_infused_ml=Decimal(270), waste_disposal="hazardous bin"
     )  # 270 of 280 mL
     assert (ended.partial, ended.amount_given) == (False, Decimal("289.29"))
     assert Order.objects.get(pk=checked_room_temperature.order_id).given_dose == Decimal("289.29")
+
+
+def test_an_end_time_must_lie_between_start_and_now_and_fit_the_pump_rate(
+    checked_room_temperature, nurse, technician, pump, clock
+):
+    """A bag of V mL at R mL/h cannot finish in less than V / (R × 1.05) h: an end in the same
+    minute as the start with the full volume is a slip of the clock, and the nurse is asked for
+    the real time; the real time, typed afterwards, is kept."""
+    preparation = checked_room_temperature
+    administration = at_bedside(preparation, nurse, technician)
+    program(administration, nurse, pump)
+    services.start_administration(administration.pk, actor=nurse)
+    clock.shift(dt.timedelta(hours=3))
+    started = fresh(administration).started_at
+    volume, minutes = Decimal(preparation.plan["final_volume_ml"]), int(preparation.plan["duration_minutes"])
+
+    def end(at: dt.datetime):
+        return lambda: services.end_administration(
+            administration.pk, actor=nurse, volume_infused_ml=volume, waste_disposal="bin", ended_at=at
+        )
+
+    for wrong in (
+        started - dt.timedelta(minutes=1),
+        started + dt.timedelta(hours=4),
+        started + dt.timedelta(minutes=1),
+    ):
+        error = refused("END_TIME_IMPLAUSIBLE", end(wrong))
+        assert "Give the time the infusion really ended" in error.message
+    assert fresh(administration).status == "infusing"
+    reasons = refused_events("administration:infusion:end")
+    assert len(reasons) == 3 and all(r.startswith("END_TIME_IMPLAUSIBLE") for r in reasons)
+    real = started + dt.timedelta(minutes=minutes)
+    ended = end(real)()
+    assert (ended.status, ended.ended_at, ended.partial) == ("ended", real, False)
 
 
 # --- a partial dose and the lifetime total ----------------------------------------------------------
@@ -202,12 +245,13 @@ def doxorubicin(make_checked, receive, hazardous_room):
 
 
 def test_a_partial_dose_needs_a_reason_and_counts_as_given(
-    doxorubicin, nurse, technician, pump, patient, prescriber, pharmacist
+    doxorubicin, nurse, technician, pump, patient, prescriber, pharmacist, clock
 ):
     assert doxorubicin.order.dose == Decimal(108)
     administration = at_bedside(doxorubicin, nurse, technician)
     program(administration, nurse, pump)
     services.start_administration(administration.pk, actor=nurse)
+    clock.shift(dt.timedelta(minutes=10))
     half = Decimal(doxorubicin.plan["final_volume_ml"]) / 2
 
     refused(
