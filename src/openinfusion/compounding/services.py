@@ -342,7 +342,12 @@ def record_scan(
     open_vial = _open_vial(step, lot)
     if open_vial is None:  # a new vial, the diluent or the bag leaves the room's shelf now
         _take_vial(preparation, lot, actor)
-    data = {"gtin": package.gtin14, "lot": lot.lot_number, "expiry": lot.expiry.isoformat(), "serial": package.serial}
+    data: dict[str, Any] = {
+        "gtin": package.gtin14,
+        "lot": lot.lot_number,
+        "expiry": lot.expiry.isoformat(),
+        "serial": package.serial,
+    }
     if package.manual_entry:
         data["typed"] = True
     if step["kind"] == "reconstitute":
