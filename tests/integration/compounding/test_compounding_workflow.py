@@ -32,6 +32,7 @@ from openinfusion.audit.models import AuditEvent
 from openinfusion.compounding import services, walkthrough
 from openinfusion.compounding.models import InterceptedError, Preparation
 from openinfusion.errors import DomainError
+from openinfusion.inventory import scanning
 from openinfusion.inventory.models import Location, Lot, StockBalance
 from openinfusion.inventory.services import quarantine_lot
 from openinfusion.orders.models import Order
@@ -327,3 +328,41 @@ def test_a_nurse_cannot_compound(preparation, nurse, client_for):
     response = post(client_for(nurse), f"{BASE}/preparations/{preparation.pk}/start")
     assert response.status_code == 403
     assert Preparation.objects.get(pk=preparation.pk).status == "planned"
+
+
+# --- typing the package in, without a scanner ------------------------------------------------------
+
+
+def test_a_package_typed_in_on_the_screen_counts_as_its_scan_and_is_marked_typed(
+    preparation, technician, stocked, client_for
+):
+    """The preparation screen offers boxes for NDC (or GTIN), lot and expiry; what is typed is
+    checked as a scan is (a wrong lot is refused the same way) and kept as typed."""
+    services.start_preparation(preparation.pk, actor=technician)
+    client = client_for(technician)
+    page = client.get(f"/compounding/{preparation.pk}/").content.decode()
+    assert 'id="type-package"' in page and 'name="typed_lot"' in page
+    lot = stocked["oxaliplatin"]
+    typed = {"typed_code": lot.product.ndc_labelled, "typed_expiry": lot.expiry.isoformat(), "typed_serial": ""}
+    before = state(preparation)
+    wrong = client.post(f"/compounding/{preparation.pk}/step", typed | {"typed_lot": "NO-SUCH-LOT"}, follow=True)
+    assert "UNKNOWN_LOT: Lot NO-SUCH-LOT" in wrong.content.decode()
+    assert state(preparation) == before
+    response = client.post(f"/compounding/{preparation.pk}/step", typed | {"typed_lot": lot.lot_number})
+    assert response.status_code == 302
+    step = Preparation.objects.get(pk=preparation.pk).steps.get(index=0)
+    assert (step.kind, step.data["lot"], step.data["typed"]) == ("scan_vial", lot.lot_number, True)
+    assert AuditEvent.objects.filter(action="compounding:preparation:scanned").last().after["typed"] is True
+    by_gtin = services.record_scan(
+        preparation.pk,
+        actor=technician,
+        typed=scanning.PackageEntry(ndc=lot.product.gtin14, lot=lot.lot_number, expiry=lot.expiry.isoformat()),
+    )
+    assert by_gtin.data["gtin"] == lot.product.gtin14 and by_gtin.index == 1
+
+
+def test_nothing_typed_says_what_to_type(preparation, technician):
+    services.start_preparation(preparation.pk, actor=technician)
+    with pytest.raises(DomainError) as refused:
+        services.record_scan(preparation.pk, actor=technician, typed=scanning.PackageEntry())
+    assert refused.value.code == "BAD_BARCODE" and "type its NDC (or GTIN), lot and expiry" in refused.value.message
