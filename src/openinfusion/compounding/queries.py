@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from openinfusion.accounts.models import User
 from openinfusion.compounding.models import ACTIVE_STATUSES, OpenVial, OpenVialStatus, Preparation, PreparationStatus
 from openinfusion.formulary.models import Product
-from openinfusion.inventory.models import Lot
+from openinfusion.inventory.models import Location, Lot, StockBalance
 from openinfusion.inventory.queries import fefo_pick
 from openinfusion.inventory.services import site_today
 from openinfusion.orders.models import Order, OrderStatus
@@ -94,3 +97,60 @@ def lots_to_take(preparation: Preparation, step: dict[str, object]) -> list[Lot]
         return []
     picks = [b for pid in product_ids for b in fefo_pick(pid, preparation.room_id, today)]
     return [b.lot for b in sorted(picks, key=lambda b: b.lot.expiry)]
+
+
+@dataclass(frozen=True)
+class RoomMove:
+    """Packages to bring into the preparation's room before it can be made: ``quantity`` of
+    ``lot`` from ``source`` (earliest expiry first), or, with no ``lot``, a shortfall: the
+    site has not enough of ``product`` anywhere."""
+
+    product: Product
+    quantity: int
+    lot: Lot | None = None
+    source: Location | None = None
+
+
+def packages_needed(preparation: Preparation) -> Counter[int]:
+    """Packages each step takes from the room: vials (not open ones), the diluent, the bag."""
+    needed: Counter[int] = Counter()
+    for step in preparation.plan["steps"]:
+        if (step["kind"] == "scan_vial" and step["open_vial_id"] is None) or step["kind"] == "scan_bag":
+            needed[int(step["product_id"])] += 1
+        elif step["kind"] == "reconstitute":
+            diluent = Product.objects.filter(drug__key=step["diluent"], active=True).order_by("total_volume_ml").first()
+            if diluent is not None:
+                needed[diluent.pk] += 1
+    return needed
+
+
+def moves_to_room(preparation: Preparation) -> list[RoomMove]:
+    """What to move into the room from the site's other locations so every package the steps take
+    is there (usable lots, earliest expiry first); empty when the room already holds enough."""
+    room = preparation.room
+    today = site_today(room)
+    moves: list[RoomMove] = []
+    products = {p.pk: p for p in Product.objects.filter(pk__in=packages_needed(preparation)).select_related("drug")}
+    for product_id, count in packages_needed(preparation).items():
+        have = sum(b.quantity for b in fefo_pick(product_id, room.pk, today))
+        sources = (
+            StockBalance.objects.filter(
+                lot__product_id=product_id,
+                quantity__gt=0,
+                location__site=room.site,
+                lot__status="available",
+                lot__expiry__gt=today,
+            )
+            .exclude(location=room)
+            .select_related("lot", "location")
+            .order_by("lot__expiry", "location__code")
+        )
+        for balance in sources:
+            if have >= count:
+                break
+            quantity = min(balance.quantity, count - have)
+            moves.append(RoomMove(products[product_id], quantity, balance.lot, balance.location))
+            have += quantity
+        if have < count:
+            moves.append(RoomMove(products[product_id], count - have))
+    return moves

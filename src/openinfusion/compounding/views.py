@@ -152,7 +152,12 @@ def _context(preparation: Preparation) -> dict[str, Any]:
         "errors": preparation.intercepted_errors.select_related("by"),
         "photos": preparation.photos.all(),
         "minutes_left": queries.minutes_left(preparation),
+        "moves": queries.moves_to_room(preparation) if preparation.status in BEFORE_THE_LAST_SCAN else [],
     }
+
+
+# While packages are still to be scanned, the screen says what to bring into the room first.
+BEFORE_THE_LAST_SCAN = (PreparationStatus.PLANNED, PreparationStatus.IN_PROGRESS)
 
 
 @requires(Action.VIEW_PREPARATIONS)

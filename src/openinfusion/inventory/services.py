@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from openinfusion.accounts.access import check
 from openinfusion.accounts.models import User
+from openinfusion.accounts.permissions import Action
 from openinfusion.audit.services import audited, record
 from openinfusion.errors import Conflict, DomainError, InvalidInput, NotFound
 from openinfusion.formulary.models import Product
@@ -183,6 +185,9 @@ def _product_for(package: ScannedPackage) -> Product:
 def transfer_stock(
     lot_id: int, *, actor: User, from_location_id: int, to_location_id: int, quantity: int, reason: str = ""
 ) -> tuple[StockMovement, StockMovement]:
+    """Move packages of a lot between two locations (store to clean room, back, or another site of
+    the actor's): one ledger line out and one in, in one transaction; never more than is there."""
+    check(actor, Action.MOVE_STOCK)
     source = location_for(actor, from_location_id)
     target = location_for(actor, to_location_id)
     if source.pk == target.pk:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("lots/<int:lot_id>/", views.lot_detail, name="lot"),
     path("lots/<int:lot_id>/quarantine", views.quarantine, name="quarantine"),
     path("lots/<int:lot_id>/waste", views.waste, name="waste"),
+    path("lots/<int:lot_id>/transfer", views.transfer, name="transfer"),
     path("reorder/", views.reorder, name="reorder"),
     path("purchase-orders/", views.purchase_orders, name="purchase_orders"),
     path("purchase-orders/<int:order_id>/send", views.purchase_order_action, {"verb": "send"}, name="po_send"),

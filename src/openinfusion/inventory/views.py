@@ -124,6 +124,30 @@ def waste(request: HttpRequest, lot_id: int) -> HttpResponse:
     return redirect("inventory:lot", lot_id=lot_id)
 
 
+@requires(Action.MOVE_STOCK, methods=("POST",))
+def transfer(request: HttpRequest, lot_id: int) -> HttpResponse:
+    """Move packages of a lot, e.g. from the store into the clean room a dose is made in; ``next``
+    (a path of this site) brings the person back to the screen that suggested the move."""
+    me, data = signed_in(request), request.POST
+    try:
+        out, _ = services.transfer_stock(
+            lot_id,
+            actor=me,
+            from_location_id=fields.required_whole(data.get("from_location"), "From"),
+            to_location_id=fields.required_whole(data.get("to_location"), "To"),
+            quantity=fields.required_whole(data.get("quantity"), "Quantity"),
+            reason=data.get("reason", "").strip(),
+        )
+    except DomainError as error:
+        messages.error(request, f"Not moved — {error.message}")
+    else:
+        messages.success(request, f"Moved {-out.quantity} of lot {out.lot.lot_number} from {out.location.name}.")
+    back = data.get("next", "")
+    if back.startswith("/") and not back.startswith("//"):
+        return redirect(back)
+    return redirect("inventory:lot", lot_id=lot_id)
+
+
 @requires(Action.TRACE_LOT, methods=("GET",))
 def recall(request: HttpRequest) -> HttpResponse:
     """Find a lot by number (or scan) to quarantine and trace it."""

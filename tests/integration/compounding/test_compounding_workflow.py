@@ -7,6 +7,7 @@ audit event."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -366,3 +367,31 @@ def test_nothing_typed_says_what_to_type(preparation, technician):
     with pytest.raises(DomainError) as refused:
         services.record_scan(preparation.pk, actor=technician, typed=scanning.PackageEntry())
     assert refused.value.code == "BAD_BARCODE" and "type its NDC (or GTIN), lot and expiry" in refused.value.message
+
+
+# --- bringing the vials into the room ----------------------------------------------------------------
+
+
+def test_the_preparation_screen_says_what_to_bring_into_the_room_and_moves_it(
+    order, pharmacist, technician, receive, hazardous_room, site, client_for
+):
+    """The vials and the bag are in the main store, not the hazardous room: the screen lists each
+    lot to take (earliest expiry first) with a button that moves it, and the list empties."""
+    from openinfusion.inventory.models import Location
+
+    store = Location.objects.create(site=site, code="store", name="Main store", kind="store")
+    receive(OXALIPLATIN_100, "OX-STORE", store, quantity=3)
+    receive(D5W_250, "D5-STORE", store, quantity=2)
+    preparation = services.plan_preparation(order.pk, actor=pharmacist)
+    client = client_for(technician)
+    page = client.get(f"/compounding/{preparation.pk}/").content.decode()
+    assert 'id="bring-to-room"' in page and "lot <strong>OX-STORE</strong>" in page
+    moves = page.count('action="/inventory/lots/')
+    assert moves == 2  # the oxaliplatin vials and the D5W bag
+    for lot in Lot.objects.filter(lot_number__in=("OX-STORE", "D5-STORE")):
+        form = page[page.index(f'action="/inventory/lots/{lot.pk}/transfer"') :].split("</form>")[0]
+        fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
+        answer = client.post(f"/inventory/lots/{lot.pk}/transfer", fields)
+        assert answer.status_code == 302 and answer["Location"] == f"/compounding/{preparation.pk}/"
+    assert on_hand(Lot.objects.get(lot_number="OX-STORE"), hazardous_room) >= 2
+    assert 'id="bring-to-room"' not in client.get(f"/compounding/{preparation.pk}/").content.decode()

@@ -114,3 +114,44 @@ def test_expiring_lists_stock_within_the_window_soonest_first(tech, product, sto
     stocked(tech, store, lot="D200", expiry=today + dt.timedelta(days=200))
     assert [b.lot.lot_number for b in queries.expiring(tech.site_ids(), today, 30)] == ["D10"]
     assert [b.lot.lot_number for b in queries.expiring(tech.site_ids(), today, 60)] == ["D10", "D40"]
+
+
+# --- moving stock from the screens ----------------------------------------------------------------
+
+
+def test_a_technician_moves_packages_into_the_clean_room_from_the_lot_page(
+    tech, product, store, clean_room, client_for
+):
+    lot = stocked(tech, store, quantity=5)
+    client = client_for(tech)
+    page = client.get(f"/inventory/lots/{lot.pk}/").content.decode()
+    assert 'id="move-stock"' in page and f'<option value="{clean_room.pk}">' in page
+    move = {"from_location": store.pk, "to_location": clean_room.pk, "quantity": "2", "reason": "restock"}
+    response = client.post(f"/inventory/lots/{lot.pk}/transfer", move, follow=True)
+    assert "Moved 2 of lot L1 from" in response.content.decode()
+    assert {b.location_id: b.quantity for b in StockBalance.objects.all()} == {store.pk: 3, clean_room.pk: 2}
+    too_many = client.post(f"/inventory/lots/{lot.pk}/transfer", move | {"quantity": "9"}, follow=True)
+    assert "Not moved" in too_many.content.decode() and "has 3" in too_many.content.decode()
+    assert {b.location_id: b.quantity for b in StockBalance.objects.all()} == {store.pk: 3, clean_room.pk: 2}
+    assert ledger_matches_balances()
+
+
+def test_a_move_goes_back_only_to_a_path_of_this_site(tech, product, store, clean_room, client_for):
+    lot = stocked(tech, store, quantity=5)
+    move = {"from_location": store.pk, "to_location": clean_room.pk, "quantity": "1"}
+    client = client_for(tech)
+    back = client.post(f"/inventory/lots/{lot.pk}/transfer", move | {"next": "/compounding/"})
+    assert back["Location"] == "/compounding/"
+    away = client.post(f"/inventory/lots/{lot.pk}/transfer", move | {"next": "//evil.example/"})
+    assert away["Location"] == f"/inventory/lots/{lot.pk}/"
+
+
+def test_only_stock_roles_may_move_stock(tech, product, store, clean_room, make_user):
+    lot = stocked(tech, store, quantity=5)
+    nurse = make_user("ward-nurse", "nurse")
+    with pytest.raises(DomainError) as refused:
+        services.transfer_stock(
+            lot.pk, actor=nurse, from_location_id=store.pk, to_location_id=clean_room.pk, quantity=1
+        )
+    assert refused.value.code == "FORBIDDEN"
+    assert StockBalance.objects.get().quantity == 5
