@@ -1,4 +1,4 @@
-"""``stock receive|list|expiring`` and ``recall``: inventory from the command line.
+"""``stock receive|move|list|expiring`` and ``recall``: inventory from the command line.
 
 Commands that change stock act as a named user (``--user``, default ``$OPENINFUSION_USER``) so the
 ledger and the audit trail say who did it; that user's roles must allow the action.
@@ -24,6 +24,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     receive.add_argument("--location", required=True, help="location code")
     _common(receive, acting=True)
     receive.set_defaults(handler=run_receive)
+
+    move = actions.add_parser("move", help="move packages of a lot between locations (e.g. store to clean room)")
+    move.add_argument("lot_number")
+    move.add_argument("--product", help="NDC, when several products share the lot number")
+    move.add_argument("--from", dest="source", required=True, help="location code it leaves")
+    move.add_argument("--to", dest="target", required=True, help="location code it goes to")
+    move.add_argument("--to-site", help="site code of the target, when it is another site")
+    move.add_argument("--quantity", type=int, required=True)
+    move.add_argument("--reason", default="")
+    _common(move, acting=True)
+    move.set_defaults(handler=run_move)
 
     listing = actions.add_parser("list", help="stock on hand by location")
     listing.add_argument("--location", help="location code")
@@ -131,6 +142,55 @@ def run_receive(args: argparse.Namespace) -> int:
     text = (
         f"Received {args.quantity} × {lot.product} lot {lot.lot_number} into {location.name} "
         f"(now {receipt.movement.balance_after} on hand)."
+    )
+    return emit(result, as_json=args.json, text=text)
+
+
+def _lot(user: Any, number: str, ndc: str | None) -> Any:
+    from openinfusion.inventory.models import Lot
+
+    lots = Lot.objects.filter(lot_number=number).select_related("product")
+    if ndc:
+        lots = lots.filter(product__ndc_labelled=ndc)
+    found = list(lots[:2])
+    if not found:
+        raise NotFound(f"No lot {number!r}{f' of NDC {ndc}' if ndc else ''}.", code="UNKNOWN_LOT")
+    if len(found) > 1:
+        raise InvalidInput(f"Lot {number!r} exists for several products; add --product NDC.", code="AMBIGUOUS_LOT")
+    return found[0]
+
+
+def run_move(args: argparse.Namespace) -> int:
+    setup_django()
+    from openinfusion.inventory import services
+
+    try:
+        user = _user(args)
+        lot = _lot(user, args.lot_number, args.product)
+        source = _location(user, args.source, args.site)
+        target = _location(user, args.target, args.to_site or args.site)
+        out, into = services.transfer_stock(
+            lot.pk,
+            actor=user,
+            from_location_id=source.pk,
+            to_location_id=target.pk,
+            quantity=args.quantity,
+            reason=args.reason,
+        )
+    except DomainError as error:
+        return fail(error, as_json=args.json)
+    result = {
+        "lot": lot.lot_number,
+        "product": str(lot.product),
+        "from": source.code,
+        "to": target.code,
+        "moved": args.quantity,
+        "left_at_source": out.balance_after,
+        "now_at_target": into.balance_after,
+    }
+    text = (
+        f"Moved {args.quantity} × {lot.product} lot {lot.lot_number} from {source.name} "
+        f"(now {out.balance_after}) to {target.name} (now {into.balance_after})."
     )
     return emit(result, as_json=args.json, text=text)
 

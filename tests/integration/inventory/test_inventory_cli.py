@@ -286,3 +286,19 @@ def test_formulary_import_starter_json_and_text(capsys):
     assert out["products_created"] == Product.objects.count() >= 60
     code, text, _ = run_text(capsys, "formulary", "import", "--starter")
     assert code == 0 and "0 drugs added" in text and f"{Drug.objects.count()} updated" in text
+
+
+def test_stock_move_puts_packages_in_the_clean_room_and_refuses_more_than_there_is(
+    capsys, inv, product, store, clean_room
+):
+    stocked(inv, store, "L-MOVE", quantity=4)
+    code, out = run(
+        capsys, "stock", "move", "L-MOVE", "--from", "store", "--to", "hd-room", "--quantity", "3", "--user", "inv"
+    )
+    assert code == 0, out
+    assert (out["moved"], out["left_at_source"], out["now_at_target"]) == (3, 1, 3)
+    code, out = run(
+        capsys, "stock", "move", "L-MOVE", "--from", "store", "--to", "hd-room", "--quantity", "5", "--user", "inv"
+    )
+    assert code != 0 and out["error"]["code"] == "INSUFFICIENT_STOCK"
+    assert {b.location_id: b.quantity for b in StockBalance.objects.all()} == {store.pk: 1, clean_room.pk: 3}
