@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
 from openinfusion.administration import board, delivery, education, services
@@ -315,6 +315,7 @@ class BoardRowOut(Schema):
     drug: str
     dose: str
     planned_start: dt.datetime
+    due: dt.datetime = Field(description="the booked visit's start, else the order's planned start")
     place: str
     stage: str
     delayed: bool
@@ -330,6 +331,7 @@ def chair_board(request: HttpRequest, day: dt.date | None = None) -> list[BoardR
             drug=r.order.drug.display_name,
             dose=r.order.dose_text,
             planned_start=r.order.planned_start,
+            due=r.due,
             place=r.place,
             stage=r.stage,
             delayed=r.delayed,

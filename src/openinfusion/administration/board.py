@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from openinfusion.accounts.models import Site, User
 from openinfusion.administration.models import Administration, Dispense, DispenseStatus
+from openinfusion.chairs.models import Appointment, AppointmentStatus
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.orders.models import Order, OrderStatus
 
@@ -34,6 +35,7 @@ class BoardRow:
     delayed: bool
     preparation: Preparation | None
     dispense: Dispense | None
+    due: dt.datetime  # the booked visit's start, else the order's planned start
 
     @property
     def administration(self) -> Administration | None:
@@ -85,12 +87,19 @@ def chair_board(actor: User, day: dt.date | None = None) -> list[BoardRow]:
         .select_related("preparation", "administration")
         .order_by("dispensed_at")
     }
+    visits = dict(
+        Appointment.objects.filter(order__in=orders, planned_start__isnull=False)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .order_by("id")
+        .values_list("order_id", "planned_start")
+    )
     now = timezone.now()
     rows = []
     for order in orders:
         stage = STAGE_OF[OrderStatus(order.status)]
         dispense = dispenses.get(order.pk)
         place = dispense.place if dispense else (order.patient.bed and f"{order.patient.ward} bed {order.patient.bed}")
-        late = order.planned_start < now and stage not in ("infusing", "done")
-        rows.append(BoardRow(order, place or "not yet placed", stage, late, preparations.get(order.pk), dispense))
-    return sorted(rows, key=lambda r: (r.place, r.order.planned_start))
+        due = visits.get(order.pk) or order.planned_start
+        late = due < now and stage not in ("infusing", "done")
+        rows.append(BoardRow(order, place or "not yet placed", stage, late, preparations.get(order.pk), dispense, due))
+    return sorted(rows, key=lambda r: (r.place, r.due))

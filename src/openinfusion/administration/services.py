@@ -33,6 +33,7 @@ from openinfusion.administration.models import (
     Vitals,
 )
 from openinfusion.audit.services import audited, record
+from openinfusion.chairs.services import visit_start
 from openinfusion.clinical.units import format_decimal, round_half_up
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -331,10 +332,10 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
         raise BedsideRefusal(
             "The beyond-use date has passed: do not give it; return it to the pharmacy.", code="BUD_EXPIRED"
         )
-    if abs(now - order.planned_start) > TIME_WINDOW:
+    due = visit_start(order) or order.planned_start  # the visit's booked time, else the order's
+    if abs(now - due) > TIME_WINDOW:
         raise BedsideRefusal(
-            f"Due at {order.site.clock(order.planned_start)}; now is outside the ±2 h window. Check with the"
-            " prescriber.",
+            f"Due at {order.site.clock(due)}; now is outside the ±2 h window. Check with the prescriber.",
             code="OUTSIDE_TIME_WINDOW",
         )
     if preparation.plan.get("dose") != format_decimal(order.dose):

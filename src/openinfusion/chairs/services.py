@@ -34,6 +34,7 @@ from openinfusion.chairs.models import Appointment, AppointmentStatus, Chair, Ch
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import Conflict, DomainError, InvalidInput, NotFound
 from openinfusion.inventory.models import Location
+from openinfusion.orders.models import Order, OrderStatus
 from openinfusion.patients.models import Patient
 from openinfusion.scheduling import model as sm
 from openinfusion.scheduling import slots
@@ -495,6 +496,44 @@ def plan_day_as_system(site: Site, date: dt.date, time_limit: float = 5.0) -> Da
         return _plan(site, date, None, time_limit, False)
 
 
+# An order a visit can carry: verified and not yet given (its dose may be in the making).
+VISIT_ORDER_STATUSES = (
+    OrderStatus.SUBMITTED,
+    OrderStatus.VERIFIED,
+    OrderStatus.PREPARING,
+    OrderStatus.PREPARED,
+    OrderStatus.CHECKED,
+    OrderStatus.DISPENSED,
+)
+
+
+def order_for_visit(patient: Patient, site: Site, date: dt.date) -> Order | None:
+    """The patient's first order planned on ``date`` (the site's calendar) that no other visit
+    carries: booking the visit links it, and the plan then sets its dose's needed-by."""
+    start = dt.datetime.combine(date, dt.time.min).replace(tzinfo=site.zone)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time.min).replace(tzinfo=site.zone)
+    taken = Appointment.objects.filter(order__isnull=False).exclude(status=AppointmentStatus.CANCELLED)
+    return (
+        patient.orders.filter(
+            site=site, status__in=VISIT_ORDER_STATUSES, planned_start__gte=start, planned_start__lt=end
+        )
+        .exclude(pk__in=taken.values("order_id"))
+        .order_by("planned_start", "sequence", "id")
+        .first()
+    )
+
+
+def visit_start(order: Order) -> dt.datetime | None:
+    """When the visit carrying ``order`` is planned to start its infusion (None: no planned visit)."""
+    visit = (
+        Appointment.objects.filter(order=order, planned_start__isnull=False)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .order_by("-id")
+        .first()
+    )
+    return visit.planned_start if visit else None
+
+
 @audited("chairs:appointment:book")
 def book_appointment(
     site_id: int,
@@ -537,6 +576,8 @@ def book_appointment(
         order = patient.orders.filter(pk=order_id).first()
         if order is None:
             raise NotFound("No such order for this patient.", code="UNKNOWN_ORDER")
+    else:
+        order = order_for_visit(patient, site, date)
     appointment = Appointment.objects.create(
         site=site,
         patient=patient,

@@ -397,3 +397,47 @@ def test_times_follow_the_wall_clock_on_the_day_clocks_go_forward(site, patients
         v = _reload(v)
         assert v.planned_arrival == told[v.pk] and v.planned_start >= v.planned_arrival
     assert stored_violations(site, dst, now=at(site, dst, "08:10")) == []
+
+
+def test_booking_a_visit_links_the_patients_order_of_that_day_and_sets_its_needed_by(
+    centre, day, patients, scheduler, prescriber, pharmacist, patient
+):
+    """The scheduler books without naming an order: the visit carries the patient's order planned
+    that day (the site's calendar), the plan moves the dose's needed-by to the visit's start, and
+    that start is the time the bedside and the chair board go by."""
+    from openinfusion.administration.board import chair_board
+    from openinfusion.chairs.services import book_appointment, visit_start
+    from openinfusion.compounding import services as compounding
+
+    now = at(centre, day, "07:00")
+    starts_in = at(centre, day, "10:30") - dt.datetime.now(dt.UTC)
+    order = verified_order(patient, prescriber, pharmacist, starts_in=starts_in)
+    preparation = compounding.plan_preparation(order.pk, actor=pharmacist)
+    booked = book_appointment(
+        centre.pk,
+        actor=scheduler,
+        mrn=patient.mrn,
+        date=day,
+        earliest=dt.time(13),
+        latest=dt.time(14),
+        duration_minutes=120,
+        now=now,
+    )
+    assert booked.order_id == order.pk
+    start = visit_start(order)
+    assert start is not None and at(centre, day, "13:00") <= start <= at(centre, day, "15:00")
+    preparation.refresh_from_db()
+    assert preparation.needed_by == start
+    row = next(r for r in chair_board(pharmacist, day) if r.order.pk == order.pk)
+    assert row.due == start and row.order.planned_start != start
+    again = book_appointment(
+        centre.pk,
+        actor=scheduler,
+        mrn=patients[1].mrn,
+        date=day,
+        earliest=dt.time(9),
+        latest=dt.time(10),
+        duration_minutes=60,
+        now=now,
+    )
+    assert again.order_id is None  # that patient has no order that day: a visit without one
