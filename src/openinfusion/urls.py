@@ -21,6 +21,7 @@ urlpatterns = [
     path("administration/", include("openinfusion.administration.urls")),
     path("schedule/", include("openinfusion.chairs.urls")),
     path("jobs/", include("openinfusion.jobs.urls")),
+    path("users/", include("openinfusion.accounts.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", api.urls),
 ]

@@ -43,9 +43,22 @@ def test_a_technician_cannot_open_the_admin(page):
     assert "Site administration" not in page.content()
 
 
-def test_an_admin_opens_the_admin(page):
+def test_an_admin_adds_a_person_with_a_role_and_opens_the_admin_site(page):
     sign_in(page, "admin")
     page.get_by_role("link", name="People and roles").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("People")
+    form = page.locator("#add-person")
+    form.get_by_label("First name").fill("Nia")
+    form.get_by_label("Last name").fill("Okoro")
+    form.get_by_label("Username").fill("nokoro")
+    form.get_by_label("Password").fill("infusion-nurse-2027")
+    form.get_by_label("Nurse", exact=True).check()
+    form.locator("input[name=sites]").first.check()
+    form.get_by_role("button", name="Add").click()
+    expect(page.locator("p.ok")).to_contain_text("Added Nia Okoro (nokoro)")
+    expect(page.locator("#people tr[data-user=nokoro]")).to_contain_text("active")
+    page.get_by_role("link", name="OpenInfusion").click()
+    page.get_by_role("link", name="Admin site").click()
     assert page.get_by_role("heading", name="Administration").is_visible()
 
 

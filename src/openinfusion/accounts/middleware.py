@@ -55,9 +55,9 @@ class SessionLifetimeMiddleware:
 
 
 def home_zone(user: User) -> str:
-    """The zone of the person's home site: the first of their sites by name (UTC with none)."""
-    zone: str | None = user.sites.order_by("name").values_list("time_zone", flat=True).first()
-    return zone or "UTC"
+    """The zone of the person's home site (UTC with none)."""
+    site = user.home_site()
+    return site.time_zone if site else "UTC"
 
 
 def remember_zone(sender: object, request: HttpRequest, user: User, **kwargs: object) -> None:

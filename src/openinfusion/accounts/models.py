@@ -86,6 +86,10 @@ class User(VersionedModel, AbstractUser):
         """The name that appears beside a signature (21 CFR 11.50)."""
         return self.get_full_name() or self.username
 
+    def home_site(self) -> Site | None:
+        """The first of the person's sites by name: its clock is the one their screens show."""
+        return self.sites.order_by("name").first()
+
     def role_codes(self) -> set[str]:
         cached: set[str] | None = getattr(self, "_role_codes", None)
         if cached is None:

@@ -14,7 +14,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from openinfusion.accounts.access import check
 from openinfusion.accounts.models import ApiToken, Role, Site, User
+from openinfusion.accounts.permissions import Action
 from openinfusion.accounts.permissions import Role as RoleCode
 from openinfusion.audit.services import audited, record
 from openinfusion.concurrency import save_versioned
@@ -76,6 +78,8 @@ def create_user(
     email: str = "",
 ) -> User:
     """Create a person with roles at sites. ``actor`` is None only for the first, bootstrap admin."""
+    if actor is not None:
+        check(actor, Action.MANAGE_USERS)
     role_rows = _checked_roles(roles)
     site_rows = _checked_sites(sites)
     if actor is not None and not {s.pk for s in site_rows} <= actor.site_ids():
@@ -98,6 +102,7 @@ def create_user(
 @audited("accounts:user:change_roles")
 def change_roles(user_id: int, *, actor: User, roles: Iterable[str], expected_version: int) -> User:
     """Replace a user's roles; refused with STALE_EDIT if the user changed since it was read."""
+    check(actor, Action.MANAGE_USERS)
     user = _user_for(actor, user_id)
     before = _user_snapshot(user)
     role_rows = _checked_roles(roles)
@@ -111,6 +116,7 @@ def change_roles(user_id: int, *, actor: User, roles: Iterable[str], expected_ve
 @audited("accounts:user:deactivate")
 def deactivate_user(user_id: int, *, actor: User, reason: str, expected_version: int) -> User:
     """Stop a user from signing in (users are never deleted); their tokens stop working too."""
+    check(actor, Action.MANAGE_USERS)
     if not reason.strip():
         raise InvalidInput("Say why the account is being deactivated.", code="REASON_REQUIRED")
     user = _user_for(actor, user_id)
@@ -146,9 +152,11 @@ def sign_in(username: str, password: str) -> User:
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username__iexact=username).first()
         if user is not None and user.locked_until and user.locked_until > now:
+            home = user.home_site()
+            until = home.clock(user.locked_until) if home else f"{user.locked_until:%Y-%m-%d %H:%M} UTC"
             error = LoginRefused(
                 f"This account is locked after {settings.LOGIN_FAILURE_LIMIT} failed sign-ins. Try again after "
-                f"{timezone.localtime(user.locked_until):%H:%M}, or ask an administrator to unlock it.",
+                f"{until}, or ask an administrator to unlock it.",
                 code="ACCOUNT_LOCKED",
             )
         elif user is not None and user.is_active and user.check_password(password):
@@ -188,6 +196,7 @@ def sign_out(user: User) -> None:
 
 @audited("accounts:user:unlock")
 def unlock_user(user_id: int, *, actor: User) -> User:
+    check(actor, Action.MANAGE_USERS)
     user = _user_for(actor, user_id)
     user.failed_logins, user.locked_until = 0, None
     user.save(update_fields=["failed_logins", "locked_until"])

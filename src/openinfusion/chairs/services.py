@@ -77,13 +77,6 @@ def moment_of(minute: int, date: dt.date, site: Site) -> dt.datetime:
     return wall.replace(tzinfo=site.zone)
 
 
-def parse_time(text: str, what: str) -> dt.time:
-    try:
-        return dt.time.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(f"{what} must be a time like 09:30.", code="INVALID_INPUT") from None
-
-
 def _site(actor: User, site_id: int) -> Site:
     site = Site.objects.filter(pk=site_id, pk__in=actor.site_ids()).first()
     if site is None:

@@ -20,6 +20,7 @@ from openinfusion.chairs.models import Appointment, Chair, ChairOutage, DayPlan
 from openinfusion.errors import DomainError, InvalidInput, NotFound
 from openinfusion.jobs.models import Job
 from openinfusion.jobs.services import job_for, start_job
+from openinfusion.web import fields
 
 METRICS = (
     ("mean_wait", "Mean wait (min)"),
@@ -87,8 +88,8 @@ def _offers(request: HttpRequest, me: User, site: Site, date: dt.date) -> dict[s
             site.pk,
             actor=me,
             date=date,
-            earliest=services.parse_time(asked["earliest"], "Can come from"),
-            latest=services.parse_time(asked["latest"], "Can come until"),
+            earliest=fields.time_of_day(asked["earliest"], "Can come from"),
+            latest=fields.time_of_day(asked["latest"], "Can come until"),
             duration_minutes=int(asked["duration"] or 0),
             needs_labs=bool(asked["needs_labs"]),
         )
@@ -193,8 +194,8 @@ def book(request: HttpRequest) -> HttpResponse:
             actor=me,
             mrn=data.get("mrn", ""),
             date=date,
-            earliest=services.parse_time(data.get("earliest", ""), "Earliest start"),
-            latest=services.parse_time(data.get("latest", ""), "Latest start"),
+            earliest=fields.time_of_day(data.get("earliest", ""), "Earliest start"),
+            latest=fields.time_of_day(data.get("latest", ""), "Latest start"),
             duration_minutes=duration,
             needs_labs=bool(data.get("needs_labs")),
             premix_ok=bool(data.get("premix_ok")),
@@ -288,7 +289,7 @@ def delay(request: HttpRequest, appointment_id: int) -> HttpResponse:
         lambda me: services.delay_dose(
             appointment_id,
             actor=me,
-            ready_at=services.parse_time(data.get("ready_at", ""), "Ready at"),
+            ready_at=fields.time_of_day(data.get("ready_at", ""), "Ready at"),
             reason=data.get("reason", ""),
         ),
         "The dose of {mrn} is delayed; the day was re-planned.",
@@ -303,8 +304,8 @@ def move(request: HttpRequest, appointment_id: int) -> HttpResponse:
         moved = services.move_appointment(
             appointment_id,
             actor=me,
-            earliest=services.parse_time(data.get("earliest", ""), "Can come from"),
-            latest=services.parse_time(data.get("latest", ""), "Can come until"),
+            earliest=fields.time_of_day(data.get("earliest", ""), "Can come from"),
+            latest=fields.time_of_day(data.get("latest", ""), "Can come until"),
         )
         return services.Recorded(moved)
 
@@ -325,8 +326,8 @@ def chair_out(request: HttpRequest) -> HttpResponse:
             chair.pk,
             actor=me,
             date=date,
-            start=services.parse_time(data.get("start", ""), "Out from"),
-            end=services.parse_time(data.get("end", ""), "Back at"),
+            start=fields.time_of_day(data.get("start", ""), "Out from"),
+            end=fields.time_of_day(data.get("end", ""), "Back at"),
             reason=data.get("reason", ""),
         )
     except DomainError as error:

@@ -127,7 +127,7 @@ def load_orders_demo(seed: int = 11) -> None:
     pharmacist = User.objects.get(username="pharmacist")
     center = Site.objects.get(code="infusion-center")
     ward = Site.objects.get(code="main-pharmacy")
-    today = timezone.localdate()
+    today = center.today(timezone.now())  # the center's calendar, not the server's
     plans = []
     for n, (regimen, code, text, sex) in enumerate(PLANS):
         patient = _patient(

@@ -54,6 +54,9 @@ TASKS: dict[Role, tuple[Task, ...]] = {
             "administration:bedside",
         ),
         Task("Patients", "Record weights, labs and allergies.", "patients:list"),
+        Task(
+            "Compounding queue", "Doses being made for your chairs, and when each will be ready.", "compounding:queue"
+        ),
     ),
     Role.SCHEDULER: (
         Task(
@@ -76,7 +79,8 @@ TASKS: dict[Role, tuple[Task, ...]] = {
         Task("Recall and trace", "Quarantine a lot and find every package of it.", "inventory:recall"),
     ),
     Role.ADMIN: (
-        Task("People and roles", "Add people, give roles at sites, unlock and deactivate accounts.", "admin:index"),
+        Task("People and roles", "Add people, give roles at sites, unlock and deactivate accounts.", "accounts:users"),
+        Task("Admin site", "Sites, locations and the records behind the screens.", "admin:index"),
         Task("Audit trail", "Report and export who did what and when.", "audit:report"),
         Task("API", "Interactive API documentation and tokens for machine clients.", "api:openapi-view"),
     ),

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from openinfusion.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("", views.users, name="users"),
+    path("add", views.add_user, name="add"),
+    *(
+        path(f"<int:user_id>/{verb}", views.change_user, {"verb": verb}, name=verb)
+        for verb in ("roles", "unlock", "deactivate")
+    ),
+]
