@@ -30,7 +30,7 @@ def test_a_nurse_gives_a_dose_at_the_chair_from_scan_to_end(page, app_shell):
     order_id = waiting.get_attribute("data-order")
     someone_else = page.locator(f"#chair-board tr[data-mrn]:not([data-mrn='{mrn}'])").first.get_attribute("data-mrn")
 
-    page.get_by_role("link", name="Bedside scan").click()
+    page.locator("nav.subnav").get_by_role("link", name="Bedside scan").click()
     wristband = page.get_by_label("1. Scan the patient's wristband")
     expect(wristband).to_be_focused()
     wristband.fill(someone_else)

@@ -54,7 +54,7 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
     due = order_form.get_by_label("Time").input_value()  # the next full hour on the site's clock
     order_form.get_by_label("Indication").fill("D50.9")
     order_form.get_by_role("button", name="Write order").click()
-    expect(prescriber.locator("p.ok")).to_contain_text("sent to the pharmacist")
+    expect(prescriber.locator("p.ok[role=status]")).to_contain_text("sent to the pharmacist")
     heading = prescriber.get_by_role("heading", level=1).inner_text()  # "#123 IRON sucrose 200 mg IV"
     order_id = heading.split()[0].lstrip("#")
     expect(prescriber.locator("dd", has_text=due)).to_be_visible()  # planned at that time, site clock
@@ -67,7 +67,7 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
         reason.fill("Reviewed: iron studies on file.")
     pharmacist.get_by_label("Your password").fill(DEMO_PASSWORD)
     pharmacist.get_by_role("button", name="Verify and sign").click()
-    expect(pharmacist.locator("p.ok")).to_contain_text("verified and signed")
+    expect(pharmacist.locator("p.ok[role=status]")).to_contain_text("verified and signed")
     only_ok(seen_pharmacist)
 
     # --- the scheduler books the visit; it shows the order ---------------------------------------
@@ -81,8 +81,8 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
     book.get_by_label("Can come from").fill(f"{hour - 1:02d}:30")
     book.get_by_label("until").fill(f"{hour:02d}:30")
     book.get_by_role("button", name="Book and re-plan").click()
-    expect(scheduler.locator("p.ok")).to_contain_text(f"Booked {MRN}")
-    expect(scheduler.locator(f"#appointments tr[data-mrn={MRN}]")).to_contain_text("IRON")
+    expect(scheduler.locator("p.ok[role=status]")).to_contain_text(f"Booked {MRN}")
+    expect(scheduler.locator(f"#appointments tr[data-mrn={MRN}]")).to_contain_text("iron sucrose")
     only_ok(seen_scheduler)
 
     # --- the technician: plan, bring the packages into the room, prepare with typed entries -------
@@ -98,7 +98,7 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
     bring = technician.locator("#bring-to-room")
     while bring.count():  # each lot the screen says to bring, moved with its button
         bring.get_by_role("button").first.click()
-        expect(technician.locator("p.ok").first).to_contain_text("Moved")
+        expect(technician.locator("p.ok[role=status]").first).to_contain_text("Moved")
     if technician.get_by_role("button", name="Release to compound").count():
         technician.get_by_label("Released because").fill("patient arrived")
         technician.get_by_role("button", name="Release to compound").click()
@@ -122,7 +122,7 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
             typed.get_by_label("Lot").fill(pick.get_attribute("data-lot"))
             typed.get_by_label("Expiry").fill(pick.get_attribute("data-expiry"))
             typed.get_by_role("button", name="Record the package").click()
-        expect(technician.locator("p.ok")).to_contain_text("Step recorded")
+        expect(technician.locator("p.ok[role=status]")).to_contain_text("Step recorded")
     technician.get_by_role("button", name="Complete — send to final check").click()
     expect(technician.locator("p.ok[role=status]")).to_contain_text("final check")
 
@@ -132,7 +132,7 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
     checker.get_by_role("link", name=barcode).click()
     checker.get_by_label("Your password").fill(DEMO_PASSWORD)
     checker.get_by_role("button", name="Approve and release the label").click()
-    expect(checker.locator("p.ok")).to_be_visible()
+    expect(checker.locator("p.ok[role=status]")).to_be_visible()
     only_ok(seen_checker)
 
     # --- the technician dispenses it to a chair --------------------------------------------------
@@ -141,7 +141,7 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
     ready.get_by_label("Where").select_option("chair")
     ready.get_by_label("Which").fill("Chair 12")
     ready.get_by_role("button", name="Dispense").click()
-    expect(technician.locator("p.ok")).to_contain_text("Dispensed")
+    expect(technician.locator("p.ok[role=status]")).to_contain_text("Dispensed")
     only_ok(seen_technician)
 
     # --- the nurse: receipt, bedside, away and back, pump, start, end ----------------------------
@@ -155,7 +155,7 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
     nurse.get_by_label("1. Scan the patient's wristband").fill(MRN)
     nurse.get_by_label("2. Scan the bag's label").fill(barcode)
     nurse.get_by_role("button", name="Check the five rights").click()
-    expect(nurse.locator("p.ok")).to_contain_text("Five rights checked")
+    expect(nurse.locator("p.ok[role=status]")).to_contain_text("Five rights checked")
     nurse.goto("/administration/")  # called away before starting
     nurse.locator(f"#chair-board tr[data-order='{order_id}']").get_by_role("link", name="Infusion record").click()
     hint = nurse.locator("p.muted", has_text="mL/h").inner_text()

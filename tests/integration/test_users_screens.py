@@ -48,6 +48,11 @@ def test_a_refused_person_is_not_added_and_the_form_keeps_what_was_typed(admin, 
     assert not User.objects.filter(username="nokoro").exists()
 
 
+@pytest.fixture
+def nurse(make_user):
+    return make_user("nurse", "nurse")
+
+
 def test_a_locked_account_says_until_when_on_the_site_clock_and_the_admin_unlocks_it(admin, nurse, client_for):
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
         Client().post("/login/", {"username": "nurse", "password": "wrong"})

@@ -142,6 +142,12 @@ class StepRecord(models.Model):
     def __str__(self) -> str:
         return f"step {self.index + 1} {self.kind}"
 
+    @property
+    def title(self) -> str:
+        """What the step was, in the words the technician read on the screen."""
+        steps = self.preparation.plan.get("steps", [])
+        return str(steps[self.index]["title"]) if self.index < len(steps) else self.kind.replace("_", " ")
+
 
 class Scan(models.Model):
     step = models.OneToOneField(StepRecord, on_delete=models.PROTECT, related_name="scan")

@@ -5,10 +5,13 @@ An order's legal status changes are data (``TRANSITIONS``), checked in one place
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
 from openinfusion.accounts.models import Signature, Site
+from openinfusion.clinical.body import BsaFormula, body_surface_area
 from openinfusion.clinical.units import Quantity, display_unit, format_decimal
 from openinfusion.concurrency import VersionedModel
 from openinfusion.formulary.models import Drug
@@ -74,6 +77,15 @@ class TreatmentPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.regimen} × {self.cycles} from {self.start_date:%Y-%m-%d}"
+
+    @property
+    def plan_bsa_m2(self) -> Decimal | None:
+        """The BSA the plan's doses were first calculated from (its height and weight, its formula)."""
+        if self.plan_height_cm is None or self.plan_weight_kg is None:
+            return None
+        return body_surface_area(
+            Quantity(self.plan_height_cm, "cm"), Quantity(self.plan_weight_kg, "kg"), BsaFormula(self.bsa_formula)
+        ).m2
 
 
 class DoseModification(models.Model):

@@ -92,7 +92,8 @@ def submit_cycle(request: HttpRequest, plan_id: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Cycle {cycle}: {len(submitted)} orders sent to the pharmacist.")
+        count = len(submitted)
+        messages.success(request, f"Cycle {cycle}: {count} order{'s' if count != 1 else ''} sent to the pharmacist.")
     return redirect("orders:plan", plan_id=plan.pk)
 
 
