@@ -92,10 +92,11 @@ def test_a_new_dose_goes_from_the_order_to_the_vein_through_the_screens(browser,
     while not row.count():  # the order may be on a later page of orders to plan
         technician.get_by_role("link", name="Later orders to plan").click()
         row = technician.locator("#to-plan tr", has_text=MRN)
-    row.get_by_role("button", name="Plan preparation").click()
-    technician.locator("#work-queue tr", has_text=MRN).get_by_role("link").first.click()
+    row.get_by_role("button", name="Plan preparation").click()  # opens the planned preparation
+    expect(technician.locator("p.ok[role=status]")).to_contain_text("Planned")
     barcode = technician.get_by_role("heading", level=1).inner_text().split()[0]
     bring = technician.locator("#bring-to-room")
+    expect(bring).to_contain_text("from Pharmacy store")  # the vials and the bag are in the store
     while bring.count():  # each lot the screen says to bring, moved with its button
         bring.get_by_role("button").first.click()
         expect(technician.locator("p.ok[role=status]").first).to_contain_text("Moved")
