@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from typing import Any
 
 from openinfusion.accounts.permissions import Role
 from openinfusion.commands import emit, fail, setup_django
@@ -84,4 +85,25 @@ def run_demo(args: argparse.Namespace) -> int:
     logins = [{"username": u.username, "roles": [r.value for r in u.roles], "sites": list(u.sites)} for u in users]
     lines = [f"  {u['username']:<16} {', '.join(u['roles']):<12} {', '.join(u['sites'])}" for u in logins]
     text = "Demo loaded. Sign in with any of these (password: " + DEMO_PASSWORD + "):\n" + "\n".join(lines)
-    return emit({"password": DEMO_PASSWORD, "logins": logins}, as_json=args.json, text=text)
+    codes = _demo_codes()
+    text += (
+        "\nNo scanner? Type these into a scan box (or scan them off Inventory → Codes to scan (PDF),"
+        " /inventory/barcodes.pdf):\n" + "\n".join(f"  {c.title[:40]:<40} {c.typed}" for c in codes)
+    )
+    payload = {
+        "password": DEMO_PASSWORD,
+        "logins": logins,
+        "codes": [{"title": c.title, "text": c.typed} for c in codes],
+    }
+    return emit(payload, as_json=args.json, text=text)
+
+
+def _demo_codes() -> list[Any]:
+    """A few of the demo's packages in the clean rooms and two wristbands, as a scan would send them."""
+    from openinfusion.inventory import barcodes
+    from openinfusion.inventory.models import Lot
+    from openinfusion.patients.models import Patient
+
+    lots = Lot.objects.filter(balances__quantity__gt=0, status="available").select_related("product__drug")
+    codes = [barcodes.package_code(lot) for lot in lots.distinct().order_by("pk")[:4]]
+    return codes + [barcodes.wristband_code(p.mrn, str(p)) for p in Patient.objects.order_by("mrn")[:2]]

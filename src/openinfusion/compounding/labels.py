@@ -292,7 +292,7 @@ class _DataMatrix(ECC200DataMatrix):  # type: ignore[misc]
         return codewords
 
 
-def _datamatrix(text: str) -> tuple[tuple[bool, ...], ...]:
+def datamatrix_modules(text: str) -> tuple[tuple[bool, ...], ...]:
     """The symbol's modules, top row first, True for dark."""
     symbol = _DataMatrix(value=text)
     symbol.validate()
@@ -300,7 +300,7 @@ def _datamatrix(text: str) -> tuple[tuple[bool, ...], ...]:
     return tuple(tuple(bool(m) for m in row) for row in reversed(rows))
 
 
-def _draw_datamatrix(drawing: Drawing, modules: Sequence[Sequence[bool]], x: float, top: float, size: float) -> None:
+def draw_datamatrix(drawing: Drawing, modules: Sequence[Sequence[bool]], x: float, top: float, size: float) -> None:
     """Dark modules as horizontal runs of filled rectangles, symbol's top-left at (x, top)."""
     for r, row in enumerate(modules):
         y = top - (r + 1) * size
@@ -392,7 +392,7 @@ def _label_drawing(data: LabelData, size: str) -> Drawing:
         raise LabelError(f"Unknown label size {size!r}; choose one of {', '.join(LABEL_SIZES)}.")
     width, height = LABEL_SIZES[size]
     lines = label_lines(data)
-    modules = _datamatrix(data.barcode_text)
+    modules = datamatrix_modules(data.barcode_text)
     base = 4 * 72.0, 3 * 72.0
     scale = min(height / base[1], width / base[0] * 1.25)
     module = max(1.2, round(1.5 * min(width / base[0], height / base[1]) * 4) / 4)
@@ -425,7 +425,7 @@ def _label_drawing(data: LabelData, size: str) -> Drawing:
     margin = 0.045 * min(width, height) + 2
     code_x = width - margin - code_size
     code_top = height - margin
-    _draw_datamatrix(drawing, modules, code_x, code_top, module)
+    draw_datamatrix(drawing, modules, code_x, code_top, module)
     caption = _fit(data.barcode_text, _FONT, 7.0, code_size + margin - 2, floor=4.5)[0]
     drawing.add(
         String(

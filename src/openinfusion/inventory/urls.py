@@ -8,6 +8,7 @@ urlpatterns = [
     path("receive/", views.receive, name="receive"),
     path("expiring/", views.expiring, name="expiring"),
     path("recall/", views.recall, name="recall"),
+    path("barcodes.pdf", views.barcode_sheet, name="barcodes"),
     path("lots/<int:lot_id>/", views.lot_detail, name="lot"),
     path("lots/<int:lot_id>/quarantine", views.quarantine, name="quarantine"),
     path("lots/<int:lot_id>/waste", views.waste, name="waste"),

@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openinfusion.accounts.access import requires, signed_in
-from openinfusion.accounts.permissions import Action
+from openinfusion.accounts.permissions import Action, is_allowed
 from openinfusion.errors import DomainError
-from openinfusion.inventory import purchasing, queries, scanning, services
+from openinfusion.inventory import barcodes, purchasing, queries, scanning, services
 from openinfusion.inventory.models import Location, Lot, PurchaseOrder
+from openinfusion.patients.models import Patient
 from openinfusion.web import fields
 
 
@@ -146,6 +147,32 @@ def transfer(request: HttpRequest, lot_id: int) -> HttpResponse:
     if back.startswith("/") and not back.startswith("//"):
         return redirect(back)
     return redirect("inventory:lot", lot_id=lot_id)
+
+
+@requires(Action.VIEW_STOCK)
+def barcode_sheet(request: HttpRequest) -> HttpResponse:
+    """A PDF of DataMatrix codes to scan off paper or the screen: one package of each usable lot on
+    hand at the person's sites and, for those who see patients, the wristbands of their patients."""
+    me = signed_in(request)
+    today = timezone.localdate()  # the person's home site's date (the zone of the request)
+    lots = (
+        Lot.objects.filter(balances__location__site__in=me.site_ids(), balances__quantity__gt=0, status="available")
+        .filter(expiry__gte=today)
+        .select_related("product__drug")
+        .distinct()
+        .order_by("product__drug__generic_name", "expiry")[:SHEET_LOTS]
+    )
+    codes = [barcodes.package_code(lot) for lot in lots]
+    if is_allowed(me.role_codes(), Action.VIEW_PATIENTS):
+        patients = Patient.objects.filter(site__in=me.site_ids()).order_by("mrn")[:SHEET_WRISTBANDS]
+        codes += [barcodes.wristband_code(p.mrn, f"{p.family_name.upper()}, {p.given_name}") for p in patients]
+    pdf = barcodes.sheet_pdf(codes, "OpenInfusion — codes to scan (packages on hand, wristbands)")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="barcodes.pdf"'
+    return response
+
+
+SHEET_LOTS, SHEET_WRISTBANDS = 36, 24
 
 
 @requires(Action.TRACE_LOT, methods=("GET",))
