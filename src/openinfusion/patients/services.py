@@ -213,10 +213,19 @@ def record_lab(
         raise InvalidInput(
             f"{Lab(test).label} is recorded in {' or '.join(LAB_UNITS[test])}, not {unit!r}.", code="UNIT_MISMATCH"
         )
+    typed = str(value).strip()
+    if "," in typed:
+        raise InvalidInput(
+            f"“{typed}” has a comma: type a point for decimals ({typed.replace(',', '.')}). Nothing was saved.",
+            code="INVALID_INPUT",
+        )
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(typed)
     except InvalidOperation:
-        raise InvalidInput(f"{value!r} is not a number.", code="INVALID_INPUT") from None
+        raise InvalidInput(
+            f"“{typed}” is not a number. Type the result as a number, e.g. 11.25." if typed else "Type the result.",
+            code="INVALID_INPUT",
+        ) from None
     low, high = LAB_LIMITS[(test, unit)]
     if not low <= amount <= high:
         raise InvalidInput(

@@ -214,3 +214,28 @@ def test_every_chart_refusal_is_audited_with_its_code(patient, nurse, client_for
         ("patients:allergy:record", "MISSING_FIELD", nurse),
     ]
     assert not Measurement.objects.exists() and not LabResult.objects.exists()
+
+
+# --- the chart screen -----------------------------------------------------------------------------
+
+
+def test_the_chart_shows_a_converted_weight_rounded_beside_what_was_typed(patient, nurse, client_for):
+    client = client_for(nurse)
+    saved = client.post(f"/patients/{patient.pk}/measurements", {"kind": "weight", "value": "231 lb", "confirm": "on"})
+    page = client.get(saved["Location"]).content.decode()
+    assert "Saved: Weight 104.78 kg (entered as 231 lb)." in page and "104.77983" not in page
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "says"),
+    [
+        ("labs", {"test": "hemoglobin", "value": "11,25", "unit": "g/dL"}, "type a point for decimals (11.25)"),
+        ("measurements", {"kind": "weight", "value": ""}, "Nothing was typed: write a number and a unit"),
+    ],
+)
+def test_a_chart_entry_that_cannot_be_read_says_how_to_write_it(patient, nurse, client_for, path, form, says):
+    client = client_for(nurse)
+    before = (LabResult.objects.count(), Measurement.objects.count())
+    page = client.post(f"/patients/{patient.pk}/{path}", form, follow=True).content.decode()
+    assert says in page and "“”" not in page
+    assert (LabResult.objects.count(), Measurement.objects.count()) == before
