@@ -12,6 +12,7 @@ import pytest
 
 from openinfusion.accounts.models import Site, User
 from openinfusion.cli import main
+from openinfusion.patients.models import Patient
 
 CLI = str(Path(sys.executable).with_name("openinfusion"))
 
@@ -58,6 +59,11 @@ def test_demo_creates_a_user_for_every_role_and_is_idempotent(capsys):
         "admin",
     }
     assert Site.objects.count() == 3
+    names = list(Patient.objects.values_list("family_name", "given_name"))
+    assert len(names) == len(set(names)) > 30  # no two demo patients share a name
+    codes = {code["text"] for code in first["codes"]}
+    assert any(text.startswith("01") and "<GS>21" in text for text in codes)  # packages to type in
+    assert {p.mrn for p in Patient.objects.order_by("mrn")[:2]} <= codes  # and wristbands
 
 
 @pytest.mark.django_db

@@ -224,7 +224,7 @@ def _patient(
         site_id=site.pk,
         mrn=f"MRN{40000 + n}",
         family_name=FAMILY[n % len(FAMILY)],
-        given_name=GIVEN[(n * 7) % len(GIVEN)],
+        given_name=GIVEN[(n // len(FAMILY) + n * 7) % len(GIVEN)],  # no two demo patients share a name
         birth_date=dt.date(1940 + n % 45, 1 + n % 12, 1 + n % 27),
         sex=sex,
         care_setting=care,
