@@ -30,6 +30,7 @@ LOCATIONS = {
         ("van-1", "Delivery van 1", "van", "refrigerator"),
     ],
 }
+ROOM_PAR_PRODUCTS = 12  # the clean rooms keep 4 packages of the first products; the restock list tops them up
 SUPPLIERS = [
     ("northeast-medical", "Northeast Medical Supply (demo)", 1),
     ("lakeshore", "Lakeshore Pharma Distribution (demo)", 2),
@@ -50,7 +51,7 @@ def load_inventory_demo(seed: int = 7) -> None:
         }
         suppliers = [Supplier.objects.create(code=c, name=n, lead_time_days=d) for c, n, d in SUPPLIERS]
     store = locations[("main-pharmacy", "store")]
-    products = list(Product.objects.filter(active=True).order_by("pk"))
+    products = list(Product.objects.filter(active=True).select_related("drug").order_by("pk"))
     for index, product in enumerate(products):
         shelf = locations[("main-pharmacy", "fridge")] if product.storage == "refrigerator" else store
         for n in range(1 + index % 2):
@@ -71,6 +72,11 @@ def load_inventory_demo(seed: int = 7) -> None:
             reorder_point=par // 3 + index % 5,
             supplier=suppliers[index % 2],
         )
+    for index, product in enumerate(p for p in products if p.storage != "refrigerator"):
+        if index >= ROOM_PAR_PRODUCTS:
+            break
+        room = locations[("main-pharmacy", "hd-buffer" if product.drug.hazardous else "clean-room")]
+        ParLevel.objects.create(product=product, location=room, par=4, reorder_point=2, supplier=suppliers[0])
     _spread(clerk, locations)
     _expired_lot(clerk, products[0], store, today)
     held = Lot.objects.order_by("pk")[3]

@@ -26,6 +26,11 @@ class LocationKind(models.TextChoices):
     VAN = "van", "Home-infusion van"
 
 
+# Rooms that doses are made in or given from: restocked from the site's other locations (the
+# store), not bought into; their par levels feed the restock list, not purchasing.
+ROOM_KINDS = (LocationKind.CLEAN_ROOM, LocationKind.HAZARDOUS_BUFFER, LocationKind.SATELLITE)
+
+
 class Location(models.Model):
     site = models.ForeignKey("accounts.Site", on_delete=models.PROTECT, related_name="locations")
     code = models.SlugField(max_length=40)

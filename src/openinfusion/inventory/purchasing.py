@@ -20,6 +20,7 @@ from openinfusion.concurrency import save_versioned
 from openinfusion.errors import Conflict, InvalidInput, NotFound
 from openinfusion.formulary.models import Product
 from openinfusion.inventory.models import (
+    ROOM_KINDS,
     Location,
     LotStatus,
     MovementKind,
@@ -65,9 +66,8 @@ class Suggestion:
 
 def reorder_suggestions(site_ids: set[int], today: dt.date, usage_days: int = 30) -> dict[Supplier, list[Suggestion]]:
     """Products at or below their reorder point, grouped by supplier, with the quantity up to par."""
-    par_levels = ParLevel.objects.filter(location__site__in=site_ids).select_related(
-        "product__drug", "location", "supplier"
-    )
+    par_levels = ParLevel.objects.filter(location__site__in=site_ids).exclude(location__kind__in=ROOM_KINDS)
+    par_levels = par_levels.select_related("product__drug", "location", "supplier")
     usable = (
         StockBalance.objects.filter(
             location__site__in=site_ids, lot__status=LotStatus.AVAILABLE, lot__expiry__gte=today

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet, Sum
 
-from openinfusion.inventory.models import Lot, LotStatus, MovementKind, StockBalance, StockMovement
+from openinfusion.inventory.models import (
+    ROOM_KINDS,
+    Lot,
+    LotStatus,
+    MovementKind,
+    ParLevel,
+    StockBalance,
+    StockMovement,
+)
 
 
 def stock_on_hand(site_ids: set[int], location_id: int | None = None) -> QuerySet[StockBalance]:
@@ -40,6 +48,54 @@ def fefo_pick(product_id: int, location_id: int, today: dt.date) -> list[StockBa
 def expiring(site_ids: set[int], today: dt.date, days: int) -> QuerySet[StockBalance]:
     """Stock on the shelf that expires within ``days`` (already expired included, first)."""
     return stock_on_hand(site_ids).filter(lot__expiry__lte=today + dt.timedelta(days=days)).order_by("lot__expiry")
+
+
+@dataclass(frozen=True)
+class Restock:
+    """A room below its par for a product: ``short`` packages to bring, and from where (usable lots
+    at the site's other locations, earliest expiry first); what the site cannot cover is ``missing``."""
+
+    par_level: ParLevel
+    on_hand: int
+    short: int
+    moves: list[tuple[StockBalance, int]]
+    missing: int
+
+
+def room_restock(site_ids: set[int], today: dt.date) -> list[Restock]:
+    """Each room's products below par, with the moves that bring them back up to par."""
+    levels = (
+        ParLevel.objects.filter(location__site__in=site_ids, location__kind__in=ROOM_KINDS, location__active=True)
+        .select_related("product__drug", "location")
+        .order_by("location__name", "product__drug__generic_name")
+    )
+    lines = []
+    for level in levels:
+        have = sum(b.quantity for b in fefo_pick(level.product_id, level.location_id, today))
+        if have >= level.par:
+            continue
+        short = needed = level.par - have
+        sources = (
+            StockBalance.objects.filter(
+                lot__product_id=level.product_id,
+                location__site=level.location.site_id,
+                quantity__gt=0,
+                lot__status=LotStatus.AVAILABLE,
+                lot__expiry__gte=today,
+            )
+            .exclude(location__kind__in=ROOM_KINDS)
+            .select_related("lot", "location")
+            .order_by("lot__expiry", "location__code")
+        )
+        moves = []
+        for balance in sources:
+            if needed == 0:
+                break
+            take = min(balance.quantity, needed)
+            moves.append((balance, take))
+            needed -= take
+        lines.append(Restock(level, have, short, moves, needed))
+    return lines
 
 
 @dataclass(frozen=True)

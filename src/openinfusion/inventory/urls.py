@@ -9,6 +9,7 @@ urlpatterns = [
     path("expiring/", views.expiring, name="expiring"),
     path("recall/", views.recall, name="recall"),
     path("barcodes.pdf", views.barcode_sheet, name="barcodes"),
+    path("restock/", views.restock, name="restock"),
     path("lots/<int:lot_id>/", views.lot_detail, name="lot"),
     path("lots/<int:lot_id>/quarantine", views.quarantine, name="quarantine"),
     path("lots/<int:lot_id>/waste", views.waste, name="waste"),

@@ -150,6 +150,13 @@ def transfer(request: HttpRequest, lot_id: int) -> HttpResponse:
 
 
 @requires(Action.VIEW_STOCK)
+def restock(request: HttpRequest) -> HttpResponse:
+    """Each clean room and satellite below its par level, with the lots to bring from the store."""
+    lines = queries.room_restock(signed_in(request).site_ids(), timezone.localdate())
+    return render(request, "inventory/restock.html", {"lines": lines})
+
+
+@requires(Action.VIEW_STOCK)
 def barcode_sheet(request: HttpRequest) -> HttpResponse:
     """A PDF of DataMatrix codes to scan off paper or the screen: one package of each usable lot on
     hand at the person's sites and, for those who see patients, the wristbands of their patients."""

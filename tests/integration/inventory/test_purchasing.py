@@ -15,6 +15,7 @@ from openinfusion.clinical.codes import ndc_to_gtin14
 from openinfusion.errors import DomainError
 from openinfusion.inventory import purchasing, scanning, services
 from openinfusion.inventory.models import (
+    Location,
     Lot,
     ParLevel,
     PurchaseOrder,
@@ -204,30 +205,32 @@ def stock(actor, location, ndc, lot, quantity, expiry_days=200):
 
 
 def test_reorder_suggests_products_at_or_below_reorder_point_up_to_par_by_supplier(
-    buyer, store, clean_room, product, other_product, supplier, other_supplier, south_store
+    buyer, store, site, product, other_product, supplier, other_supplier, south_store
 ):
     """The buyer orders from the suggestion; a product missed (or one over-ordered) means a dose
-    not made or money on the shelf, so the threshold, the quantity and the grouping must be exact."""
+    not made or money on the shelf, so the threshold, the quantity and the grouping must be exact.
+    (Clean rooms are restocked from the store, not bought for: ``room_restock``.)"""
+    fridge = Location.objects.create(site=site, code="fridge", name="Refrigerator", kind="refrigerator")
     today = site_today(store)
     ParLevel.objects.create(product=product, location=store, par=20, reorder_point=5, supplier=supplier)
     ParLevel.objects.create(product=other_product, location=store, par=8, reorder_point=3, supplier=other_supplier)
-    ParLevel.objects.create(product=product, location=clean_room, par=6, reorder_point=2, supplier=supplier)
-    ParLevel.objects.create(product=other_product, location=clean_room, par=10, reorder_point=4, supplier=supplier)
+    ParLevel.objects.create(product=product, location=fridge, par=6, reorder_point=2, supplier=supplier)
+    ParLevel.objects.create(product=other_product, location=fridge, par=10, reorder_point=4, supplier=supplier)
     ParLevel.objects.create(product=product, location=south_store, par=50, reorder_point=40, supplier=supplier)
 
     stock(buyer, store, TEST_NDC, "A", 5)  # exactly at the reorder point: suggested, 15 up to par
     stock(buyer, store, OTHER_NDC, "B", 4)  # above its reorder point of 3: not suggested
-    lot = stock(buyer, clean_room, TEST_NDC, "C", 3)  # above 2 ... but quarantined stock does not count
+    lot = stock(buyer, fridge, TEST_NDC, "C", 3)  # above 2 ... but quarantined stock does not count
     services.quarantine_lot(lot.pk, actor=buyer, reason="damaged carton")
-    stock(buyer, clean_room, OTHER_NDC, "D", 9, expiry_days=1)  # expired by the time we look
+    stock(buyer, fridge, OTHER_NDC, "D", 9, expiry_days=1)  # expired by the time we look
     suggestions = purchasing.reorder_suggestions(buyer.site_ids(), today + dt.timedelta(days=2))
 
     assert set(suggestions) == {supplier}, "another site's par levels are not this buyer's to order"
     got = {(s.par_level.product_id, s.par_level.location_id): (s.on_hand, s.quantity) for s in suggestions[supplier]}
     assert got == {
         (product.pk, store.pk): (5, 15),
-        (product.pk, clean_room.pk): (0, 6),
-        (other_product.pk, clean_room.pk): (0, 10),
+        (product.pk, fridge.pk): (0, 6),
+        (other_product.pk, fridge.pk): (0, 10),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -12,7 +13,7 @@ from tests.integration.conftest import TEST_NDC, gs1
 
 from openinfusion.errors import DomainError
 from openinfusion.inventory import queries, scanning, services
-from openinfusion.inventory.models import StockBalance, StockMovement
+from openinfusion.inventory.models import Lot, StockBalance, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +156,31 @@ def test_only_stock_roles_may_move_stock(tech, product, store, clean_room, make_
         )
     assert refused.value.code == "FORBIDDEN"
     assert StockBalance.objects.get().quantity == 5
+
+
+def test_a_room_below_par_is_listed_with_the_store_lot_to_bring_and_one_move_tops_it_up(
+    tech, product, store, clean_room, client_for
+):
+    from openinfusion.inventory import purchasing
+    from openinfusion.inventory.models import ParLevel, Supplier
+
+    supplier = Supplier.objects.create(code="acme", name="Acme", lead_time_days=1)
+    ParLevel.objects.create(product=product, location=clean_room, par=4, reorder_point=2, supplier=supplier)
+    soon, later = stocked(tech, store, "L-SOON", quantity=3), stocked(tech, store, "L-LATER", quantity=5)
+    Lot.objects.filter(pk=later.pk).update(expiry=soon.expiry + dt.timedelta(days=60))
+    client = client_for(tech)
+    page = client.get("/inventory/restock/").content.decode()
+    row = page[page.index(f'data-room="{clean_room.code}"') :].split("</tr>")[0]
+    assert "<strong>4</strong>" in row  # none on hand, par 4
+    assert row.index("lot L-SOON") < row.index("lot L-LATER")  # earliest expiry first: 3, then 1
+    for form in re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', row, re.S):
+        fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form[1]))
+        assert client.post(form[0], fields)["Location"] == "/inventory/restock/"
+    assert sum(b.quantity for b in StockBalance.objects.filter(location=clean_room)) == 4
+    assert "Every room is at its par level" in client.get("/inventory/restock/").content.decode()
+    today = site_today(store)
+    assert not any(  # a room is restocked from the store, never bought for
+        s.par_level.location_id == clean_room.pk
+        for rows in purchasing.reorder_suggestions({store.site_id}, today).values()
+        for s in rows
+    )
