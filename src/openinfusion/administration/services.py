@@ -564,6 +564,8 @@ def _believable_end(administration: Administration, ended: dt.datetime, now: dt.
     site = administration.order.site
     started = administration.started_at
     assert started is not None  # a running infusion has started
+    if timezone.is_naive(ended):
+        raise InvalidInput("Give the end time with its zone (e.g. 2026-06-09T11:45-04:00).", code="INVALID_INPUT")
     if ended > now or ended < started:
         raise InvalidInput(
             f"The end time {site.clock(ended)} is not between the start ({site.clock(started)}) and now. "

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.permissions import Action, is_allowed
@@ -144,7 +145,7 @@ def transfer(request: HttpRequest, lot_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Moved {-out.quantity} of lot {out.lot.lot_number} from {out.location.name}.")
     back = data.get("next", "")
-    if back.startswith("/") and not back.startswith("//"):
+    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
         return redirect(back)
     return redirect("inventory:lot", lot_id=lot_id)
 

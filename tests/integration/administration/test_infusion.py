@@ -226,8 +226,10 @@ def test_an_end_time_must_lie_between_start_and_now_and_fit_the_pump_rate(
         error = refused("END_TIME_IMPLAUSIBLE", end(wrong))
         assert "Give the time the infusion really ended" in error.message
     assert fresh(administration).status == "infusing"
+    error = refused("INVALID_INPUT", end(started.replace(tzinfo=None) + dt.timedelta(minutes=minutes)))
+    assert "with its zone" in error.message
     reasons = refused_events("administration:infusion:end")
-    assert len(reasons) == 3 and all(r.startswith("END_TIME_IMPLAUSIBLE") for r in reasons)
+    assert [r.split(":")[0] for r in reasons] == ["END_TIME_IMPLAUSIBLE"] * 3 + ["INVALID_INPUT"]
     real = started + dt.timedelta(minutes=minutes)
     ended = end(real)()
     assert (ended.status, ended.ended_at, ended.partial) == ("ended", real, False)

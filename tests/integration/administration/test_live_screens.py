@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from tests.integration.administration.conftest import dispense
-from tests.integration.compounding.conftest import verified_order
+from tests.integration.compounding.conftest import submitted_order, verified_order
 
 from openinfusion.compounding import services as compounding
 
@@ -27,22 +25,8 @@ SCREENS = [
 @pytest.fixture
 def doses(patient, prescriber, pharmacist, technician, make_checked):
     """Two orders waiting for the pharmacist, one planned preparation, one dose on the chair board."""
-    from openinfusion.orders import services
-
     for hours in (4, 5):
-        order = services.create_order(
-            patient.pk,
-            actor=prescriber,
-            drug_key="oxaliplatin",
-            dose="153 mg",
-            route="IV",
-            planned_start=timezone.now() + dt.timedelta(hours=hours),
-            diluent_key="dextrose-5",
-            volume_ml=Decimal("250"),
-            duration_minutes=120,
-            indication_code="C18.7",
-        )
-        services.submit_order(order.pk, actor=prescriber, expected_version=order.version)
+        submitted_order(patient, prescriber, starts_in=dt.timedelta(hours=hours))
     planned = verified_order(patient, prescriber, pharmacist, starts_in=dt.timedelta(hours=3))
     compounding.plan_preparation(planned.pk, actor=pharmacist)
     dispense(make_checked(), technician)

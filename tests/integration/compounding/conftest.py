@@ -132,6 +132,35 @@ def patient(formulary, prescriber, site):
     return patient
 
 
+def submitted_order(
+    patient,
+    prescriber,
+    *,
+    drug: str = "oxaliplatin",
+    dose: str = "153 mg",
+    diluent: str = "dextrose-5",
+    volume_ml: str = "250",
+    duration_minutes: int = 120,
+    starts_in: dt.timedelta = dt.timedelta(hours=2),
+):
+    """An order written by the prescriber and sent to the pharmacist (in the verification queue)."""
+    from openinfusion.orders import services
+
+    return services.create_order(
+        patient.pk,
+        actor=prescriber,
+        drug_key=drug,
+        dose=dose,
+        route="IV",
+        planned_start=timezone.now() + starts_in,
+        diluent_key=diluent,
+        volume_ml=Decimal(volume_ml),
+        duration_minutes=duration_minutes,
+        indication_code="C18.7",
+        send=True,
+    )
+
+
 def verified_order(
     patient,
     prescriber,
@@ -149,19 +178,16 @@ def verified_order(
     warning the review raises gets a reason (so a LAB_HOLD here is an overridden hold)."""
     from openinfusion.orders import services
 
-    order = services.create_order(
-        patient.pk,
-        actor=prescriber,
-        drug_key=drug,
+    order = submitted_order(
+        patient,
+        prescriber,
+        drug=drug,
         dose=dose,
-        route="IV",
-        planned_start=timezone.now() + starts_in,
-        diluent_key=diluent,
-        volume_ml=Decimal(volume_ml),
+        diluent=diluent,
+        volume_ml=volume_ml,
         duration_minutes=duration_minutes,
-        indication_code="C18.7",
+        starts_in=starts_in,
     )
-    order = services.submit_order(order.pk, actor=prescriber, expected_version=order.version)
     warnings = {f.code.value: "accepted for the test" for f in services.review(order).warnings}
     return services.verify_order(
         order.pk,

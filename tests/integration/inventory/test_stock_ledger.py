@@ -143,8 +143,9 @@ def test_a_move_goes_back_only_to_a_path_of_this_site(tech, product, store, clea
     client = client_for(tech)
     back = client.post(f"/inventory/lots/{lot.pk}/transfer", move | {"next": "/compounding/"})
     assert back["Location"] == "/compounding/"
-    away = client.post(f"/inventory/lots/{lot.pk}/transfer", move | {"next": "//evil.example/"})
-    assert away["Location"] == f"/inventory/lots/{lot.pk}/"
+    for away in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        answer = client.post(f"/inventory/lots/{lot.pk}/transfer", move | {"next": away})
+        assert answer["Location"] == f"/inventory/lots/{lot.pk}/", away
 
 
 def test_only_stock_roles_may_move_stock(tech, product, store, clean_room, make_user):
