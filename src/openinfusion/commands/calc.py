@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from openinfusion.clinical import body, bud, codes, cumulative, dosing, gravimetric, rates, renal, rounding
+from openinfusion.clinical import body, bud, codes, cumulative, dosing, gravimetric, iron, rates, renal, rounding
 from openinfusion.clinical.units import Quantity, format_decimal, parse_quantity_with_notes, parse_unit
 from openinfusion.commands import emit, fail
 from openinfusion.errors import DomainError, InvalidInput
@@ -310,6 +310,48 @@ def _run_cumulative(args: argparse.Namespace, inputs: _Inputs) -> Result:
     return result, text
 
 
+def _run_iron(args: argparse.Namespace, inputs: _Inputs) -> Result:
+    deficit = iron.total_iron_deficit(
+        weight=inputs.quantity(args.weight),
+        hb=iron.parse_hemoglobin(args.hb),
+        target_hb=None if args.target_hb is None else iron.parse_hemoglobin(args.target_hb),
+        stores=inputs.optional(args.stores, unit="mg"),
+    )
+    result: dict[str, Any] = {
+        "iron_deficit_mg": deficit.deficit.value,
+        "hb_iron_mg": deficit.hb_iron.value,
+        "stores_mg": deficit.stores.value,
+        "weight_kg": deficit.weight_kg,
+        "hb_g_dl": deficit.hb_g_dl,
+        "target_hb_g_dl": deficit.target_hb_g_dl,
+        "target_hb_default": deficit.target_hb_default,
+        "stores_default": deficit.stores_default,
+        "formula": deficit.formula,
+    }
+    text = f"Iron deficit {deficit.deficit} (Ganzoni): {deficit.formula}"
+    if args.dose is not None:
+        dose = inputs.quantity(args.dose, unit="mg")
+        single_dose_max = inputs.optional(args.max, unit="mg")
+        excesses = iron.check_iron_dose(dose, deficit.deficit, single_dose_max)
+        result |= {
+            "dose_mg": dose.to("mg").value,
+            "single_dose_max_mg": None if single_dose_max is None else single_dose_max.to("mg").value,
+            "above": [
+                {
+                    "limit": e.limit.value,
+                    "limit_mg": e.limit_amount.value,
+                    "excess_mg": e.excess.value,
+                    "message": e.message,
+                }
+                for e in excesses
+            ],
+        }
+        text += "".join(f"\n  ABOVE: {e.message}" for e in excesses) or f"\n  The dose {dose} is within the limits."
+    elif args.max is not None:
+        raise InvalidInput("--max checks a dose: give --dose too.", code="MISSING_INPUT")
+    return _warned(result, deficit.warnings), text
+
+
 # --- rates, dates, codes, weighing -----------------------------------------------------------------
 
 
@@ -540,6 +582,17 @@ def _arguments_dose(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max", help='maximum single dose, e.g. "2 mg"')
 
 
+def _arguments_iron(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weight", required=True, help='e.g. "70 kg" or "154 lb"')
+    parser.add_argument("--hb", required=True, help='actual haemoglobin, e.g. "8 g/dL", "80 g/L" or "5 mmol/L"')
+    parser.add_argument("--target-hb", help="default 15 g/dL from 35 kg, 13 g/dL below (SmPC)")
+    parser.add_argument(
+        "--stores", help='iron stores, e.g. "500 mg" or "15 mg/kg"; default 500 mg, 15 mg/kg below 35 kg'
+    )
+    parser.add_argument("--dose", help='a proposed single dose to check, e.g. "1000 mg"')
+    parser.add_argument("--max", help='the product\'s maximum single dose, e.g. "1000 mg" (with --dose)')
+
+
 def _arguments_round(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dose", required=True, help='e.g. "712.5 mg"')
     parser.add_argument("--vials", help='vial sizes, e.g. "100 mg,500 mg"')
@@ -598,6 +651,7 @@ _SUBCOMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Ca
     ("dose", "dose from its basis (flat, per m², per kg, AUC)", _arguments_dose, _run_dose),
     ("round", "round a dose to vials or a measurable increment", _arguments_round, _run_round),
     ("cumulative", "lifetime dose against a limit", _arguments_cumulative, _run_cumulative),
+    ("iron", "total iron deficit for IV iron (Ganzoni)", _arguments_iron, _run_iron),
     ("drip", "mL/h and drops per minute from volume and duration", _arguments_drip, _run_drip),
     ("rate", "dose rate to pump rate (mL/h), or back", _arguments_rate, _run_rate),
     ("bud", "beyond-use date (USP <797>)", _arguments_bud, _run_bud),
