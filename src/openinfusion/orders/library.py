@@ -15,7 +15,7 @@ from openinfusion.formulary.models import Drug
 from openinfusion.orders.models import Regimen
 
 LIBRARY = Path(__file__).resolve().parent / "data" / "regimens.yaml"
-DOSE_BASES = ("mg", "g", "mcg", "units", "mEq", "mg/m2", "mg/kg", "units/kg", "mcg/kg", "AUC")
+DOSE_BASES = ("mg", "g", "mcg", "units", "mEq", "mg/m2", "mg/kg", "units/m2", "units/kg", "mcg/kg", "AUC")
 
 
 class _Row(BaseModel):
