@@ -167,6 +167,40 @@ def _human_measure(
     )
 
 
+HEIGHT_FOR_AGE_CM: Final[tuple[tuple[int, int, int], ...]] = (
+    (0, 40, 85),
+    (1, 65, 95),
+    (2, 75, 105),
+    (3, 82, 113),
+    (4, 88, 120),
+    (5, 94, 127),
+    (6, 99, 134),
+    (7, 104, 140),
+    (8, 109, 146),
+    (9, 113, 152),
+    (10, 117, 158),
+    (11, 121, 165),
+    (12, 126, 172),
+    (13, 130, 180),
+    (14, 134, 186),
+    (15, 137, 190),
+    (16, 139, 193),
+    (17, 140, 195),
+    (18, 120, 220),
+)
+"""(age in whole years, lowest, highest plausible height in cm): screening bounds set well outside
+the 3rd–97th percentiles of the WHO length-for-age (0–2 years) and CDC 2000 stature-for-age
+(2–20 years, both sexes) growth charts, so only a slip or a condition worth confirming falls
+outside them (https://www.cdc.gov/growthcharts/cdc-charts.htm ; https://www.who.int/tools/child-growth-standards).
+Adults: 120–220 cm. A warning for the verifying pharmacist, never a refusal."""
+
+
+def height_range_for_age(age_years: int) -> tuple[Decimal, Decimal]:
+    """The heights (cm) expected at this age; outside them the pharmacist is asked to confirm."""
+    row = next(r for r in reversed(HEIGHT_FOR_AGE_CM) if r[0] <= max(age_years, 0))
+    return Decimal(row[1]), Decimal(row[2])
+
+
 def _slip_message(height: Quantity, weight: Quantity, bmi: Decimal) -> str:
     low, high = BMI_PLAUSIBLE
     head = (

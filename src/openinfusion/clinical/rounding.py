@@ -59,9 +59,17 @@ def round_to_increment(
 
 
 def round_to_vials(
-    dose: Quantity, vial_sizes: Sequence[Quantity], *, threshold_pct: Decimal = DEFAULT_ROUNDING_THRESHOLD_PCT
+    dose: Quantity,
+    vial_sizes: Sequence[Quantity],
+    *,
+    threshold_pct: Decimal = DEFAULT_ROUNDING_THRESHOLD_PCT,
+    at_most: Quantity | None = None,
 ) -> RoundedDose:
-    """Round to a whole number of vials from the sizes available, if within the threshold."""
+    """Round to a whole number of vials from the sizes available, if within the threshold.
+
+    ``at_most`` is a ceiling the rounded dose never crosses (a maximum single dose, what is left
+    under a lifetime limit, or the adjusted dose itself when only rounding down is allowed): the
+    nearest whole-vial amount above it is never offered, the nearest one below is."""
     _check(dose, threshold_pct)
     if not vial_sizes:
         raise InvalidInput("Give at least one vial size.", code="INVALID_INPUT")
@@ -71,6 +79,12 @@ def round_to_vials(
     table = _VialTable(sizes, dose.value)
     below, above = table.nearest_totals(dose.value)
     nearest = below if below is not None and dose.value - below <= above - dose.value else above
+    ceiling = None if at_most is None else magnitude(at_most, dose.unit, what="rounding ceiling")
+    if ceiling is not None and nearest > ceiling:
+        under = table.nearest_totals(min(ceiling, dose.value))[0]
+        if under is None:
+            return replace(_decide(dose, dose.value, threshold_pct), rounded=False)
+        nearest = under
     decision = _decide(dose, nearest, threshold_pct)
     if decision.rounded:
         return replace(decision, vials=table.vials(nearest, dose.unit), leftover=Quantity(Decimal(0), dose.unit))

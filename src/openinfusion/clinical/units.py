@@ -334,6 +334,36 @@ def parse_quantity_with_notes(text: str) -> ParsedQuantity:
     return ParsedQuantity(Quantity(Decimal(number) / per, code), (*notes, *amount_notes, *volume_notes))
 
 
+def parse_dose(text: str) -> Quantity:
+    """Read a prescribed dose ("8 mg", "85 mg/m2", "AUC 5" is not here: "5 mg.min/mL") strictly.
+
+    What a chart reading tolerates with a note, a medication order refuses (ISMP List of
+    Error-Prone Abbreviations, Symbols and Dose Designations, 2021): "ug"/"µg" (write mcg), a naked
+    decimal (".5 mg": write 0.5 mg), a trailing zero ("5.0 mg": write 5 mg); and a dose of zero or
+    a concentration ("400 mg/250 mL") is not a dose."""
+    parsed = parse_quantity_with_notes(text)
+    typed = text.strip()
+    if parsed.notes:
+        raise InvalidInput(
+            f"“{typed}” uses a form that is misread in orders: "
+            + " ".join(note.replace(" was read as ", " would be read as ") for note in parsed.notes)
+            + " Write the dose again.",
+            code="ERROR_PRONE_NOTATION",
+            details={"text": typed},
+        )
+    dose = parsed.quantity
+    if dose.value == 0:
+        raise InvalidInput(f"“{typed}” is a dose of zero. Write the dose to give.", code="INVALID_DOSE")
+    volumes = ("mL", "L", "dL")
+    if dose.unit != "mg.min/mL" and any(unit in volumes for unit in split_unit(dose.unit)[1]):
+        raise InvalidInput(
+            f"“{typed}” is a concentration, not a dose. Write the amount to give (for example 400 mg) "
+            "and the volume in its own field.",
+            code="INVALID_DOSE",
+        )
+    return dose
+
+
 def _number_notes(number: str) -> tuple[str, ...]:
     if number.startswith("."):
         return (f"“{number}” was read as 0{number}; always write a zero before the decimal point.",)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
-from openinfusion.clinical import body, renal
+from openinfusion.clinical import allergy, body, renal
 from openinfusion.clinical.dosing import AUC_UNIT
 from openinfusion.clinical.units import Quantity
+from openinfusion.formulary import allergy_groups
 from openinfusion.formulary.models import Drug
 from openinfusion.orders import rules
-from openinfusion.orders.models import ACTIVE_STATUSES, Order, OrderStatus
+from openinfusion.orders.models import ACTIVE_STATUSES, AllergyException, Order, OrderStatus, Regimen
 from openinfusion.patients.models import Allergy, MeasurementKind
 from openinfusion.patients.services import current_measurement, latest_labs
 
@@ -59,6 +61,51 @@ def drug_facts(drug: Drug) -> rules.DrugFacts:
         concentration_unit=drug.concentration_unit,
         renal_adjustment=drug.renal_adjustment,
         vial_sizes=vials,
+        dose_basis=drug.dose_basis,
+        usual_dose=_usual_dose(drug),
+        standard_minutes=drug.infusion_minutes_min,
+        category=drug.category,
+    )
+
+
+def _usual_dose(drug: Drug) -> tuple[Quantity, Quantity] | None:
+    if drug.usual_dose_max is None or not drug.usual_dose_unit:
+        return None
+    unit = AUC_UNIT if drug.usual_dose_unit == "AUC" else drug.usual_dose_unit
+    low = drug.usual_dose_min if drug.usual_dose_min is not None else drug.usual_dose_max
+    return Quantity(low, unit), Quantity(drug.usual_dose_max, unit)
+
+
+def allowed_bases(order: Order) -> tuple[str, ...]:
+    """The bases this order's dose may be written in: its regimen line's for a plan's order; else
+    the drug's own and every basis the regimen library uses for it (paediatric mg/kg included)."""
+    regimen = order.plan.regimen if order.plan_id and order.plan else None
+    if regimen is not None:
+        own = {str(line["dose"]["basis"]) for line in _lines(regimen) if line["drug"] == order.drug.key}
+        if own:
+            return tuple(sorted(own))
+    used = {
+        str(line["dose"]["basis"])
+        for regimen in Regimen.objects.only("days")
+        for line in _lines(regimen)
+        if line["drug"] == order.drug.key
+    }
+    return tuple(sorted(used | {order.drug.dose_basis}))
+
+
+def _lines(regimen: Regimen) -> list[dict[str, Any]]:
+    return [line for day in regimen.days for line in day["drugs"]]
+
+
+def _allergies(order: Order) -> tuple[allergy.Allergy, ...]:
+    exceptions = (
+        {e.allergy_id: e.text for e in AllergyException.objects.filter(order=order).select_related("by")}
+        if order.pk
+        else {}
+    )
+    return tuple(
+        allergy.Allergy(a.substance, a.severity, a.reaction, a.pk, exceptions.get(a.pk, ""))
+        for a in Allergy.objects.filter(patient=order.patient).order_by("pk")
     )
 
 
@@ -87,7 +134,7 @@ def order_facts(order: Order, now: dt.datetime | None = None) -> rules.OrderFact
         max_dose=cap,
         diluent_key=order.diluent.key if order.diluent else None,
         volume_ml=order.volume_ml,
-        age_years=patient.age_on(timezone.localdate(order.planned_start)),
+        age_years=patient.age_on(order.site.today(order.planned_start)),
         sex=body.Sex.parse(patient.sex),
         height=_observed(current_measurement(patient, MeasurementKind.HEIGHT)),
         weight=_observed(current_measurement(patient, MeasurementKind.WEIGHT)),
@@ -95,7 +142,11 @@ def order_facts(order: Order, now: dt.datetime | None = None) -> rules.OrderFact
         bsa_formula=body.BsaFormula(plan.bsa_formula) if plan else body.BsaFormula.MOSTELLER,
         weight_basis=renal.WeightBasis(plan.weight_basis) if plan else renal.WeightBasis.ACTUAL,
         labs=labs,
-        allergies=tuple(Allergy.objects.filter(patient=patient).values_list("substance", "is_class", "severity")),
+        allergies=_allergies(order),
+        allergy_groups=allergy_groups.table(),
+        duration_minutes=order.duration_minutes,
+        allowed_bases=allowed_bases(order),
+        regimen_name=regimen.name if regimen else "",
         diagnoses=tuple(patient.diagnoses.values_list("code", flat=True)),
         indications=tuple(i["code"] for i in regimen.indications) if regimen else (),
         hold_rules=tuple(

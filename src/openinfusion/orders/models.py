@@ -249,3 +249,33 @@ class Override(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} overridden by {self.by}: {self.reason}"
+
+
+class ExceptionKind(models.TextChoices):
+    DESENSITISATION = "desensitisation_protocol", "Desensitisation protocol"
+    PRESCRIBER_NOTE = "prescriber_note", "Prescriber's note (benefit outweighs the risk)"
+
+
+class AllergyException(models.Model):
+    """The prescriber's documented decision to give a drug despite a severe allergy to it or its group.
+
+    A severe allergy match is a hard stop at verification; only this record, written by a prescriber
+    (not an override reason typed by the verifying pharmacist), lowers it to a warning on this order."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="allergy_exceptions")
+    allergy = models.ForeignKey("patients.Allergy", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=30, choices=ExceptionKind.choices)
+    note = models.TextField(help_text="the protocol's name and steps, or why the benefit outweighs the risk")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [models.UniqueConstraint(fields=["order", "allergy"], name="one_exception_per_allergy")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.note}"
+
+    @property
+    def text(self) -> str:
+        return f"{self.get_kind_display()} ({self.note}), documented by {self.by}"

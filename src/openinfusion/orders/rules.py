@@ -16,8 +16,9 @@ from enum import StrEnum
 from typing import Final
 
 from openinfusion.clinical import body, dosing, renal, rounding
+from openinfusion.clinical.allergy import Allergy, Match, Table, matches
 from openinfusion.clinical.cumulative import CumulativeDose, cumulative_dose
-from openinfusion.clinical.units import Quantity, conversion_factor, format_decimal, magnitude
+from openinfusion.clinical.units import Quantity, conversion_factor, format_decimal, magnitude, split_unit
 from openinfusion.errors import DomainError
 
 DEVIATION_WARN_PCT: Final = Decimal(5)
@@ -28,6 +29,11 @@ WEIGHT_MAX_AGE: Final = dt.timedelta(days=30)
 WEIGHT_CHANGE_PCT: Final = Decimal(10)
 RENAL_CRCL_ML_MIN: Final = Decimal(60)
 DUPLICATE_WINDOW: Final = dt.timedelta(hours=12)
+USUAL_MAX_STOP_RATIO: Final = Decimal(3)
+"""A dose three times the top of the drug's usual range is a slip (a 10× error always lands here):
+hard stop. Between the top of the range and three times it, a warning asks for the reason."""
+INFUSED_ROUTES: Final = frozenset({"IV", "IV infusion", "SC infusion"})
+"""Routes given through a pump, which need a rate (a duration) to be programmed and checked."""
 
 
 class Severity(StrEnum):
@@ -55,6 +61,10 @@ class Code(StrEnum):
     CONCENTRATION_OUT_OF_RANGE = "CONCENTRATION_OUT_OF_RANGE"
     INDICATION_MISMATCH = "INDICATION_MISMATCH"
     ROUNDING_AVAILABLE = "ROUNDING_AVAILABLE"
+    INVALID_DOSE = "INVALID_DOSE"
+    BASIS_MISMATCH = "BASIS_MISMATCH"
+    DOSE_ABOVE_USUAL = "DOSE_ABOVE_USUAL"
+    RATE_MISSING = "RATE_MISSING"
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,21 @@ class DrugFacts:
     concentration_unit: str = ""
     renal_adjustment: bool = False
     vial_sizes: tuple[Quantity, ...] = ()
+    dose_basis: str = ""
+    """The formulary's basis: flat, mg/m2, mg/kg, units/kg or AUC (empty: not given)."""
+    usual_dose: tuple[Quantity, Quantity] | None = None
+    """The usual range per dose, in the unit of its basis (85–130 mg/m², 8–16 mg)."""
+    standard_minutes: int | None = None
+    """The formulary's usual infusion time (the shortest), used when the order gives none."""
+    category: str = ""
+
+    @property
+    def dosed_in(self) -> str:
+        """The unit the drug's amount is measured in (mg for 85 mg/m², mEq for potassium)."""
+        if self.usual_dose is None:
+            return ""
+        unit = self.usual_dose[0].unit
+        return "mg" if dosing.basis_kind(unit) is dosing.BasisKind.AUC else split_unit(unit)[0]
 
 
 @dataclass(frozen=True)
@@ -154,8 +179,12 @@ class OrderFacts:
     bsa_formula: body.BsaFormula = body.BsaFormula.MOSTELLER
     weight_basis: renal.WeightBasis = renal.WeightBasis.ACTUAL
     labs: dict[str, LabValue] = field(default_factory=dict)
-    allergies: tuple[tuple[str, bool, str], ...] = ()
-    """(substance, is_class, severity) per recorded allergy."""
+    allergies: tuple[Allergy, ...] = ()
+    allergy_groups: Table = field(default_factory=Table)
+    duration_minutes: int | None = None
+    allowed_bases: tuple[str, ...] = ()
+    """Bases the dose may be written in: the regimen line's, else the drug's and the library's."""
+    regimen_name: str = ""
     diagnoses: tuple[str, ...] = ()
     # the regimen and the history
     indications: tuple[str, ...] = ()
@@ -295,8 +324,201 @@ def stale_measurement(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]
             )
 
 
+def invalid_dose(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    """A dose of nothing, or a volume or time of nothing, cannot be prepared or given."""
+    if facts.dose.value == 0:
+        yield Finding(
+            Code.INVALID_DOSE,
+            Severity.HARD_STOP,
+            f"The dose is {facts.dose}: nothing would be given. Return the order to the prescriber.",
+            {"ordered": str(facts.dose)},
+        )
+    if facts.volume_ml is not None and facts.volume_ml <= 0:
+        yield Finding(
+            Code.INVALID_DOSE,
+            Severity.HARD_STOP,
+            f"The final volume is {format_decimal(facts.volume_ml)} mL; a bag holds more than 0 mL. "
+            "Return the order to the prescriber.",
+            {"volume_ml": format_decimal(facts.volume_ml)},
+        )
+    if facts.duration_minutes is not None and facts.duration_minutes <= 0:
+        yield Finding(
+            Code.INVALID_DOSE,
+            Severity.HARD_STOP,
+            f"The infusion time is {facts.duration_minutes} min; give a time of more than 0 minutes.",
+            {"duration_minutes": str(facts.duration_minutes)},
+        )
+
+
+def _same_kind(unit: str, other: str) -> bool:
+    try:
+        conversion_factor(unit, other)
+    except DomainError:
+        return False
+    return True
+
+
+def _amount_unit(unit: str) -> str:
+    """The amount part of a dose or basis unit: mg for mg/m² or mg/h, mg for an AUC."""
+    return "mg" if dosing.basis_kind(unit) is dosing.BasisKind.AUC else split_unit(unit)[0]
+
+
+def _in_dosing_unit(facts: OrderFacts) -> bool:
+    dosed_in = facts.drug.dosed_in
+    return not dosed_in or _same_kind(_amount_unit(facts.dose.unit), dosed_in)
+
+
+def dose_unit(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    """A dose must be measured the way the drug is dosed (the formulary's usual dose): 8 mL of
+    ondansetron or 450 mL of carboplatin is a volume for a drug given by mass."""
+    dosed_in = facts.drug.dosed_in
+    written = [facts.dose] + ([facts.basis] if facts.basis is not None else [])
+    for quantity in written:
+        if dosed_in and not _same_kind(_amount_unit(quantity.unit), dosed_in):
+            yield Finding(
+                Code.UNIT_MISMATCH,
+                Severity.HARD_STOP,
+                f"{facts.drug.name} is dosed in {dosed_in}, but the order says {quantity}. "
+                f"Return the order to the prescriber to write the dose in {dosed_in}.",
+                {"ordered": str(quantity), "dosed_in": dosed_in},
+            )
+            return
+
+
+def _kind_of_basis(basis: str) -> dosing.BasisKind:
+    unit = {"AUC": dosing.AUC_UNIT, "flat": "mg"}.get(basis, basis)
+    return dosing.basis_kind(unit)
+
+
+_BASIS_WORDS: Final = {
+    dosing.BasisKind.FLAT: "a flat dose",
+    dosing.BasisKind.PER_BSA: "per m² of body surface",
+    dosing.BasisKind.PER_WEIGHT: "per kg of body weight",
+    dosing.BasisKind.AUC: "by target AUC (Calvert)",
+}
+
+
+def basis_mismatch(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    """A basis the regimen (or, for a single order, the drug and the library) does not use is a slip:
+    oxaliplatin written as 85 mg/kg where the regimen says 85 mg/m² gives 14,450 mg."""
+    allowed = facts.allowed_bases or ((facts.drug.dose_basis,) if facts.drug.dose_basis else ())
+    if facts.basis is None or not allowed:
+        return
+    kind = dosing.basis_kind(facts.basis.unit)
+    kinds = {_kind_of_basis(b) for b in allowed}
+    if kind not in kinds:
+        where = f"the regimen {facts.regimen_name}" if facts.regimen_name else "the formulary and the regimen library"
+        expected = " or ".join(sorted(_BASIS_WORDS[k] for k in kinds))
+        yield Finding(
+            Code.BASIS_MISMATCH,
+            Severity.HARD_STOP,
+            f"{facts.drug.name} is written as {facts.basis} ({_BASIS_WORDS[kind]}), but {where} doses it "
+            f"{expected}. Return the order to the prescriber.",
+            {"basis": str(facts.basis), "expected": ", ".join(sorted(allowed))},
+        )
+
+
+def _per_basis(facts: OrderFacts, calc: Calculation, unit: str) -> Decimal | None:
+    """The ordered dose in the unit of the drug's usual range (mg, mg/m², mg/kg, AUC), if it can be known."""
+    kind = dosing.basis_kind(unit)
+    if kind is dosing.BasisKind.AUC:
+        if facts.basis is not None and dosing.basis_kind(facts.basis.unit) is kind:
+            return facts.basis.value
+        return None
+    bsa = Decimal(calc.inputs["bsa_m2"]) if "bsa_m2" in calc.inputs else None
+    if kind is dosing.BasisKind.PER_BSA and bsa is None and facts.height and facts.weight:
+        try:
+            bsa = body.body_surface_area(facts.height.quantity, facts.weight.quantity, facts.bsa_formula).m2
+        except DomainError:
+            return None
+    weight = facts.weight.quantity if facts.weight else None
+    try:
+        return _in_limit_unit(facts.dose, unit, bsa, weight).value
+    except (DomainError, AssertionError):
+        return None
+
+
+def dose_above_usual(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    """Above the drug's usual range is a warning; three times its top is a hard stop no reason lifts."""
+    usual = facts.drug.usual_dose
+    if usual is None or not _in_dosing_unit(facts):
+        return
+    low, high = usual
+    value = _per_basis(facts, calc, high.unit)
+    if value is None or high.value <= 0 or value <= high.value:
+        return
+    ratio = value / high.value
+    numbers = {"ordered": str(facts.dose), "per_basis": str(Quantity(value, high.unit)), "usual_max": str(high)}
+    numbers["ratio"] = format_decimal(ratio, 2)
+    if ratio >= USUAL_MAX_STOP_RATIO:
+        yield Finding(
+            Code.DOSE_ABOVE_USUAL,
+            Severity.HARD_STOP,
+            f"{facts.dose} is {Quantity(value, high.unit)}, {format_decimal(ratio, 1)} × the top of the usual "
+            f"range of {facts.drug.name} ({low.value}–{high}): a slip, not a choice. Return the order to the "
+            "prescriber.",
+            numbers,
+        )
+    else:
+        yield Finding(
+            Code.DOSE_ABOVE_USUAL,
+            Severity.WARNING,
+            f"{facts.dose} is {Quantity(value, high.unit)}, above the usual range of {facts.drug.name} "
+            f"({format_decimal(low.value)}–{high}). Confirm it with the protocol.",
+            numbers,
+        )
+
+
+def rate_missing(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    """An infusion without a duration (and no standard time in the formulary) cannot be programmed or
+    checked at the pump. A fluid dosed by volume has no standard time: it depends on the volume."""
+    by_volume = _same_kind(facts.drug.dosed_in, "mL") if facts.drug.dosed_in else False
+    standard = None if by_volume else facts.drug.standard_minutes
+    if facts.route.strip() not in INFUSED_ROUTES or facts.duration_minutes or standard:
+        return
+    yield Finding(
+        Code.RATE_MISSING,
+        Severity.HARD_STOP,
+        f"No infusion time is given and the formulary has no standard time for {facts.drug.name} at this "
+        "volume: the pump "
+        "rate cannot be set or checked. Return the order to the prescriber to add the duration.",
+        {"route": facts.route},
+    )
+
+
+def body_size_plausible(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    """A height and weight confirmed at the chart still drive this dose: show the verifier a body size
+    no adult or child of this age usually has (BMI outside 12–60, height out of range for the age)."""
+    if facts.basis is None or calc.dose is None or dosing.basis_kind(facts.basis.unit) is dosing.BasisKind.FLAT:
+        return  # no calculation, or one the measurements could not make: its own hard stop names why
+    if facts.height is None or facts.weight is None:
+        return
+    try:
+        size = body.body_size(facts.height.quantity, facts.weight.quantity)
+    except DomainError:
+        return  # the calculation's hard stop names it
+    low, high = body.height_range_for_age(facts.age_years)
+    numbers = {"height": str(facts.height.quantity), "weight": str(facts.weight.quantity), "bmi": str(size.bmi)}
+    if size.warnings:
+        yield Finding(
+            Code.IMPLAUSIBLE_MEASUREMENT,
+            Severity.WARNING,
+            f"BMI {size.bmi} from {facts.height.quantity} and {facts.weight.quantity} is outside 12–60; "
+            "this dose is calculated from them. Re-measure or confirm before verifying.",
+            numbers,
+        )
+    if not low <= size.height_cm <= high:
+        yield Finding(
+            Code.IMPLAUSIBLE_MEASUREMENT,
+            Severity.WARNING,
+            f"A height of {facts.height.quantity} is outside {low}–{high} cm, the range expected at "
+            f"{facts.age_years} years; this dose is calculated from it. Re-measure or confirm before verifying.",
+            numbers,
+        )
+
+
 def dose_against_calculation(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
-    if calc.dose is None:
+    if calc.dose is None or not _in_dosing_unit(facts):
         return
     numbers = {"ordered": str(facts.dose), "calculated": str(calc.dose)}
     try:
@@ -496,17 +718,49 @@ def renal_dosing(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
 
 
 def allergy(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
-    drug_class = facts.drug.drug_class.lower()
-    for substance, is_class, severity in facts.allergies:
-        hit = (substance in drug_class) if is_class else substance in (facts.drug.key, facts.drug.name.lower())
-        if hit:
-            stop = not is_class and severity in ("severe", "anaphylaxis")
+    """Allergies match through the drug's groups and their cross-sensitivities, however they were typed.
+    A severe reaction to the same drug or group is a hard stop that only a documented exception lowers."""
+    hits = matches(
+        facts.allergies,
+        drug_key=facts.drug.key,
+        drug_name=facts.drug.name,
+        drug_class=facts.drug.drug_class,
+        table=facts.allergy_groups,
+    )
+    for hit in hits:
+        found = hit.allergy
+        reaction = f" ({found.reaction})" if found.reaction else ""
+        what = f"Recorded {found.severity} allergy to {found.substance}{reaction}"
+        how = {
+            Match.SAME_DRUG: f"this is {facts.drug.name}",
+            Match.SAME_GROUP: f"{facts.drug.name} is in the same group ({hit.via})",
+            Match.CROSS_SENSITIVE: f"{facts.drug.name} can cross-react with {hit.via}",
+        }[hit.match]
+        numbers = {
+            "substance": found.substance,
+            "severity": found.severity,
+            "match": hit.match.value,
+            "allergy_id": str(found.allergy_id),
+        }
+        if hit.severe and hit.match is not Match.CROSS_SENSITIVE and not found.exception:
+            numbers["exception_required"] = "yes"
             yield Finding(
                 Code.ALLERGY,
-                Severity.HARD_STOP if stop else Severity.WARNING,
-                f"Recorded {severity} allergy to {substance}{' (class)' if is_class else ''}.",
-                {"substance": substance, "severity": severity},
+                Severity.HARD_STOP,
+                f"{what}: {how}. Do not give it unless the prescriber documents an exception on the order "
+                "(a desensitisation protocol or a note); an override reason is not enough.",
+                numbers,
             )
+        elif found.exception:
+            numbers["exception"] = found.exception
+            yield Finding(
+                Code.ALLERGY,
+                Severity.WARNING,
+                f"{what}: {how}. Documented exception: {found.exception}.",
+                numbers,
+            )
+        else:
+            yield Finding(Code.ALLERGY, Severity.WARNING, f"{what}: {how}.", numbers)
 
 
 def duplicate_therapy(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
@@ -607,12 +861,66 @@ def indication(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
         )
 
 
+def _deviation_stands(facts: OrderFacts, calc: Calculation) -> bool:
+    return any(f.code is Code.DOSE_DEVIATION or f.severity is Severity.HARD_STOP for f in _checks(facts, calc))
+
+
+def _checks(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    for rule in (invalid_dose, dose_unit, basis_mismatch, dose_against_calculation, dose_above_max, dose_above_usual):
+        yield from rule(facts, calc)
+
+
+def rounding_ceiling(facts: OrderFacts, calc: Calculation) -> Quantity | None:
+    """The most a rounded dose may be: the single-dose cap, what is left under the lifetime limit, and
+    the adjusted dose itself when it was capped, reduced or is renally dosed (round down only)."""
+    ceilings: list[Quantity] = []
+    cap = facts.max_dose or facts.drug.max_single_dose
+    if cap is not None and _same_kind(cap.unit, facts.dose.unit):
+        ceilings.append(cap.to(facts.dose.unit))
+    limit = facts.drug.lifetime_limit
+    try:
+        total = cumulative_total(facts, calc)
+    except DomainError:
+        return facts.dose if limit is not None else None
+    if total is not None and limit is not None:
+        room = max(limit.value - total.before.value, Decimal(0))
+        ceilings.append(_dose_for(Quantity(room, limit.unit), facts, calc))
+    if facts.reduction_pct or "capped_at" in calc.inputs or _renally_reduced(facts):
+        ceilings.append(facts.dose)
+    return min(ceilings, key=lambda q: q.value) if ceilings else None
+
+
+def _renally_reduced(facts: OrderFacts) -> bool:
+    if not facts.drug.renal_adjustment:
+        return False
+    clearance = _creatinine_clearance(facts)
+    return not isinstance(clearance, LabValue) or clearance.value < RENAL_CRCL_ML_MIN
+
+
+def _dose_for(amount: Quantity, facts: OrderFacts, calc: Calculation) -> Quantity:
+    """A lifetime-limit amount (mg/m², mg/kg or mg) as a dose in the order's unit for this patient."""
+    kind = dosing.basis_kind(amount.unit)
+    if kind is dosing.BasisKind.FLAT:
+        return amount.to(facts.dose.unit)
+    per = Decimal(calc.inputs["bsa_m2"]) if kind is dosing.BasisKind.PER_BSA else None
+    if kind is dosing.BasisKind.PER_WEIGHT and facts.weight is not None:
+        per = magnitude(facts.weight.quantity, "kg", what="weight")
+    if per is None:
+        return Quantity(Decimal(0), facts.dose.unit)
+    return Quantity(amount.value * per, split_unit(amount.unit)[0]).to(facts.dose.unit)
+
+
 def rounding_available(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    """Rounding to whole vials is offered on the ordered dose only when it stands (no deviation, no
+    hard stop), and never above a cap, a lifetime limit or an adjusted dose."""
     threshold = facts.drug.rounding_threshold_pct
-    if threshold is None or not facts.drug.vial_sizes or calc.dose is None:
+    if threshold is None or not facts.drug.vial_sizes or calc.dose is None or facts.dose.value <= 0:
+        return
+    if _deviation_stands(facts, calc):
         return
     try:
-        rounded = rounding.round_to_vials(facts.dose, facts.drug.vial_sizes, threshold_pct=threshold)
+        ceiling = rounding_ceiling(facts, calc)
+        rounded = rounding.round_to_vials(facts.dose, facts.drug.vial_sizes, threshold_pct=threshold, at_most=ceiling)
     except DomainError:
         return
     if rounded.rounded and rounded.dose.value != facts.dose.value:
@@ -627,8 +935,14 @@ def rounding_available(facts: OrderFacts, calc: Calculation) -> Iterator[Finding
 
 
 RULES: Final[tuple[Rule, ...]] = (
+    invalid_dose,
+    dose_unit,
+    basis_mismatch,
+    body_size_plausible,
+    rate_missing,
     stale_measurement,
     dose_against_calculation,
+    dose_above_usual,
     dose_above_max,
     cumulative_limit,
     labs,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -21,14 +21,16 @@ from openinfusion.accounts.permissions import Action
 from openinfusion.accounts.signatures import sign
 from openinfusion.audit.models import AuditEvent
 from openinfusion.audit.services import audited, record
-from openinfusion.clinical.units import parse_quantity
+from openinfusion.clinical.units import parse_dose
 from openinfusion.concurrency import save_versioned
 from openinfusion.errors import Conflict, InvalidInput, NotAllowed, NotFound, StaleEdit
 from openinfusion.formulary.models import Drug
 from openinfusion.orders import facts, rules
 from openinfusion.orders.models import (
     TRANSITIONS,
+    AllergyException,
     DoseModification,
+    ExceptionKind,
     Order,
     OrderStatus,
     Override,
@@ -356,7 +358,7 @@ def proposed_order(
         raise NotFound(f"{drug_key!r} is not in the formulary.", code="UNKNOWN_DRUG")
     if diluent_key and diluent_key not in drugs:
         raise NotFound(f"Diluent {diluent_key!r} is not in the formulary.", code="UNKNOWN_DRUG")
-    amount = parse_quantity(dose)
+    amount = parse_dose(dose)
     order = Order(
         site=patient.site,
         patient=patient,
@@ -365,8 +367,8 @@ def proposed_order(
         dose_unit=amount.unit,
         route=route,
         diluent=drugs.get(diluent_key or ""),
-        volume_ml=volume_ml,
-        duration_minutes=duration_minutes,
+        volume_ml=_checked_volume(volume_ml),
+        duration_minutes=_checked_minutes(duration_minutes),
         planned_start=planned_start,
         prescriber=actor,
         indication_code=indication_code.strip().upper(),
@@ -378,6 +380,34 @@ def proposed_order(
         order.basis_value, order.basis_unit = amount.value, amount.unit
         _apply_calculation(order)
     return order
+
+
+MAX_VOLUME_ML: Final = Decimal(5000)
+MAX_INFUSION_MINUTES: Final = 7 * 24 * 60
+
+
+def _checked_volume(volume_ml: Decimal | None) -> Decimal | None:
+    """A final volume is more than 0 mL and no more than a bag a pump can hold (5 L)."""
+    if volume_ml is not None and not 0 < volume_ml <= MAX_VOLUME_ML:
+        raise InvalidInput(
+            f"A volume of {volume_ml} mL is not possible: give the final volume in mL, more than 0 and at most "
+            f"{MAX_VOLUME_ML} mL.",
+            code="INVALID_INPUT",
+            details={"field": "volume_ml"},
+        )
+    return volume_ml
+
+
+def _checked_minutes(minutes: int | None) -> int | None:
+    """An infusion lasts more than 0 minutes and at most a week (a continuous ambulatory pump)."""
+    if minutes is not None and not 0 < minutes <= MAX_INFUSION_MINUTES:
+        raise InvalidInput(
+            f"An infusion time of {minutes} minutes is not possible: give more than 0 and at most "
+            f"{MAX_INFUSION_MINUTES} minutes (7 days).",
+            code="INVALID_INPUT",
+            details={"field": "duration_minutes"},
+        )
+    return minutes
 
 
 def _stale(order: Order, expected_version: int) -> StaleEdit:
@@ -481,7 +511,7 @@ def amend_order(
         raise InvalidInput("Say what the change corrects.", code="REASON_REQUIRED")
     before = snapshot(order)
     if dose:
-        amount = parse_quantity(dose)
+        amount = parse_dose(dose)
         if "/" in amount.unit:
             order.basis_value, order.basis_unit = amount.value, amount.unit
             _apply_calculation(order)
@@ -495,7 +525,7 @@ def amend_order(
             raise NotFound(f"Diluent {diluent_key!r} is not in the formulary.", code="UNKNOWN_DRUG")
         order.diluent = diluent
     if volume_ml is not None:
-        order.volume_ml = volume_ml
+        order.volume_ml = _checked_volume(volume_ml)
     if planned_start is not None:
         order.planned_start = planned_start
     save_versioned(
@@ -602,6 +632,50 @@ def verify_order(
         fields=("verified_by", "verified_at", "verification"),
         signature_meaning=SignatureMeaning.VERIFIED_BY,
     )
+
+
+@audited("orders:allergy_exception:document")
+def document_allergy_exception(
+    order_id: int, *, actor: User, expected_version: int, allergy_id: int, kind: str, note: str
+) -> AllergyException:
+    """The prescriber documents why this order goes ahead despite a severe allergy (a desensitisation
+    protocol, or a note that the benefit outweighs the risk). Only this lowers the allergy hard stop
+    to a warning, which the verifying pharmacist still has to accept with a reason."""
+    check(actor, Action.WRITE_ORDERS)
+    order = order_for(actor, order_id, lock=True)
+    if order.version != expected_version:
+        raise _stale(order, expected_version)
+    if order.status not in (OrderStatus.DRAFT, OrderStatus.RETURNED, OrderStatus.SUBMITTED, OrderStatus.ON_HOLD):
+        raise Conflict(
+            f"Order #{order.pk} is {order.get_status_display().lower()}; an exception is documented before "
+            "verification.",
+            code="WRONG_STATE",
+        )
+    allergy = order.patient.allergies.filter(pk=allergy_id).first()
+    if allergy is None:
+        raise NotFound("That allergy is not on this patient's chart.", code="UNKNOWN_ALLERGY")
+    if kind not in ExceptionKind.values:
+        raise InvalidInput(f"Say what the exception is: {' or '.join(ExceptionKind.labels)}.", code="INVALID_INPUT")
+    text = note.strip()
+    if len(text) < 10:
+        raise InvalidInput(
+            "Write the protocol's name and steps, or why the benefit outweighs the risk (at least 10 characters).",
+            code="REASON_REQUIRED",
+        )
+    if AllergyException.objects.filter(order=order, allergy=allergy).exists():
+        raise Conflict("An exception for this allergy is already documented on this order.", code="DUPLICATE")
+    exception = AllergyException.objects.create(
+        order=order, allergy=allergy, kind=kind, note=text[:2000], by=actor, at=timezone.now()
+    )
+    record(
+        "orders:allergy_exception:documented",
+        actor=actor,
+        entity=order,
+        site=order.site,
+        patient_id=order.patient_id,
+        after={"allergy": allergy.substance, "severity": allergy.severity, "kind": kind, "note": text},
+    )
+    return exception
 
 
 def _with_reason(reason: str, what: str) -> str:

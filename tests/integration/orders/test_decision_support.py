@@ -155,7 +155,7 @@ def test_a_weight_older_than_30_days_is_a_warning(library, prescriber, site, che
 
 
 def test_a_weight_change_of_more_than_10_percent_since_the_plan_is_a_warning(plan, prescriber, checker):
-    record_measurement(plan.patient_id, actor=prescriber, kind="weight", text="78 kg")
+    record_measurement(plan.patient_id, actor=prescriber, kind="weight", text="78 kg", confirm_unusual=True)
     stale = the(check(checker, order_id=plan_order(plan).pk), Code.STALE_MEASUREMENT, "warning")
     assert stale["numbers"] == {"plan_weight_kg": "68", "weight_kg": "78"}
 
@@ -191,20 +191,22 @@ def test_a_dose_above_the_drugs_maximum_is_a_hard_stop(patient, checker):
 
 @covers(Code.CUMULATIVE_LIMIT)
 def test_a_dose_past_the_lifetime_limit_is_a_warning(patient, prescriber, pharmacist, checker):
-    """Doxorubicin's lifetime limit is 450 mg/m²: 300 mg/m² verified a month ago + 200 mg/m² now = 500."""
-    earlier = services.create_order(
-        patient.pk,
-        actor=prescriber,
-        drug_key="doxorubicin",
-        dose="300 mg/m2",
-        route="IV",
-        planned_start=timezone.now() - dt.timedelta(days=30),
-    )
-    earlier = submitted(earlier, prescriber)
-    warnings = {f.code.value: "reviewed" for f in services.review(earlier).warnings}
-    services.verify_order(
-        earlier.pk, actor=pharmacist, expected_version=earlier.version, password=PASSWORD, overrides=warnings
-    )
+    """Doxorubicin's lifetime limit is 450 mg/m²: 2 × 150 mg/m² verified in the last months + 200 mg/m²
+    now = 500 (each above the usual 40–75 mg/m², a warning the pharmacist accepted)."""
+    for days_ago in (60, 30):
+        earlier = services.create_order(
+            patient.pk,
+            actor=prescriber,
+            drug_key="doxorubicin",
+            dose="150 mg/m2",
+            route="IV",
+            planned_start=timezone.now() - dt.timedelta(days=days_ago),
+        )
+        earlier = submitted(earlier, prescriber)
+        warnings = {f.code.value: "reviewed" for f in services.review(earlier).warnings}
+        services.verify_order(
+            earlier.pk, actor=pharmacist, expected_version=earlier.version, password=PASSWORD, overrides=warnings
+        )
     review = check(checker, proposed=proposed(patient, "doxorubicin", "200 mg/m2"))
     numbers = the(review, Code.CUMULATIVE_LIMIT, "warning")["numbers"]
     assert (numbers["before"], numbers["after"], numbers["limit"]) == ("300 mg/m²", "500 mg/m²", "450 mg/m²")
@@ -251,7 +253,7 @@ def test_a_renally_dosed_drug_with_a_low_clearance_is_a_warning(plan, prescriber
 def test_a_recorded_allergy_is_flagged(plan, prescriber, checker, substance, is_class, severity, expected):
     record_allergy(plan.patient_id, actor=prescriber, substance=substance, severity=severity, is_class=is_class)
     allergy = the(check(checker, order_id=plan_order(plan).pk), Code.ALLERGY, expected)
-    assert allergy["numbers"] == {"substance": substance, "severity": severity}
+    assert (allergy["numbers"]["substance"], allergy["numbers"]["severity"]) == (substance, severity)
 
 
 @covers(Code.DUPLICATE_THERAPY)
@@ -314,6 +316,44 @@ def test_a_regimen_without_the_patients_diagnosis_is_a_warning(library, prescrib
     plan = start_plan(prescriber, patient, cycles=1)
     finding = the(check(checker, order_id=plan_order(plan).pk), Code.INDICATION_MISMATCH, "warning")
     assert "C50.9" in finding["message"]
+
+
+# --- doses that cannot be right (issue 14) -----------------------------------------------------------
+
+
+@covers(Code.INVALID_DOSE)
+def test_an_order_that_reached_the_database_with_a_zero_dose_is_a_hard_stop(plan, checker):
+    """Typed doses of 0 are refused at entry (test_dose_safety); one that arrives another way (an older
+    record, an interface) still cannot be verified."""
+    order = plan_order(plan)
+    Order.objects.filter(pk=order.pk).update(dose=0, basis_value=None, basis_unit="")
+    assert the(check(checker, order_id=order.pk), Code.INVALID_DOSE, "hard_stop")["numbers"] == {"ordered": "0 mg"}
+
+
+@covers(Code.BASIS_MISMATCH)
+def test_oxaliplatin_written_per_kg_in_a_per_m2_regimen_is_a_hard_stop(plan, prescriber, checker):
+    """mFOLFOX6 doses oxaliplatin at 85 mg/m²; 85 mg/kg × 68 kg is 5780 mg, 25 × the top of the usual range."""
+    order = amend(plan_order(plan), prescriber, dose="85 mg/kg")
+    review = check(checker, order_id=order.pk)
+    assert the(review, Code.BASIS_MISMATCH, "hard_stop")["numbers"]["expected"] == "mg/m2"
+    assert the(review, Code.DOSE_ABOVE_USUAL, "hard_stop")["numbers"]["usual_max"] == "130 mg/m²"
+
+
+@covers(Code.DOSE_ABOVE_USUAL)
+@pytest.mark.parametrize(("dose", "severity"), [("40 mg", "warning"), ("200 mg", "hard_stop")])
+def test_a_dose_above_the_usual_range_warns_and_ten_times_it_stops(patient, checker, dose, severity):
+    """Dexamethasone's usual IV dose is 4–20 mg (formulary): 40 mg is twice the top, 200 mg ten times."""
+    review = check(checker, proposed=proposed(patient, "dexamethasone", dose, duration_minutes=15))
+    assert the(review, Code.DOSE_ABOVE_USUAL, severity)["numbers"]["usual_max"] == "20 mg"
+
+
+@covers(Code.RATE_MISSING)
+def test_an_infusion_without_a_duration_or_a_standard_time_is_a_hard_stop(patient, checker):
+    """Sodium chloride 0.9 % has no standard infusion time in the formulary: 1000 mL needs one."""
+    review = check(checker, proposed=proposed(patient, "sodium-chloride-0.9", "1000 mL"))
+    assert the(review, Code.RATE_MISSING, "hard_stop")["numbers"] == {"route": "IV"}
+    timed = check(checker, proposed=proposed(patient, "sodium-chloride-0.9", "1000 mL", duration_minutes=240))
+    assert Code.RATE_MISSING not in by_code(timed)
 
 
 def test_every_finding_code_has_an_integration_test():

@@ -31,6 +31,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from openinfusion.clinical.allergy import Allergy
 from openinfusion.clinical.body import Sex
 from openinfusion.clinical.renal import WeightBasis
 from openinfusion.clinical.units import Quantity
@@ -99,6 +100,7 @@ CLEAN = OrderFacts(
     basis=q(85, "mg/m2"),
     diluent_key="dextrose-5",
     volume_ml=d(250),
+    duration_minutes=120,
     age_years=60,
     sex=Sex.FEMALE,
     height=Observed(q(165, "cm"), YESTERDAY),
@@ -504,32 +506,32 @@ FIRES = [
     ),
     # ALLERGY
     pytest.param(
-        replace(CLEAN, allergies=(("oxaliplatin", False, "severe"),)),
+        replace(CLEAN, allergies=(Allergy("oxaliplatin", "severe"),)),
         Code.ALLERGY,
         [(Code.ALLERGY, HARD)],
         ("severe", "oxaliplatin"),
         id="severe-allergy-to-the-drug",
     ),
     pytest.param(
-        replace(CLEAN, allergies=(("oxaliplatin", False, "anaphylaxis"),)),
+        replace(CLEAN, allergies=(Allergy("oxaliplatin", "anaphylaxis"),)),
         Code.ALLERGY,
         [(Code.ALLERGY, HARD)],
         ("anaphylaxis", "oxaliplatin"),
         id="anaphylaxis-to-the-drug",
     ),
     pytest.param(
-        replace(CLEAN, allergies=(("oxaliplatin", False, "mild"),)),
+        replace(CLEAN, allergies=(Allergy("oxaliplatin", "mild"),)),
         Code.ALLERGY,
         [(Code.ALLERGY, WARN)],
         ("mild", "oxaliplatin"),
         id="mild-allergy-to-the-drug-warns",
     ),
     pytest.param(
-        replace(CLEAN, allergies=(("platinum", True, "severe"),)),
+        replace(CLEAN, allergies=(Allergy("platinum", "moderate"),)),
         Code.ALLERGY,
         [(Code.ALLERGY, WARN)],
-        ("severe", "platinum (class)"),
-        id="class-allergy-platinum-warns",
+        ("moderate", "platinum"),
+        id="moderate-class-allergy-platinum-warns",
     ),
     # DUPLICATE_THERAPY
     pytest.param(
@@ -635,6 +637,56 @@ FIRES = [
         ("none recorded", "C18"),
         id="no-diagnosis-recorded",
     ),
+    # INVALID_DOSE
+    pytest.param(
+        replace(CLEAN, basis=None, dose=q(0, "mg"), volume_ml=None),
+        Code.INVALID_DOSE,
+        [(Code.INVALID_DOSE, HARD)],
+        ("0 mg", "nothing would be given"),
+        id="zero-dose",
+    ),
+    # BASIS_MISMATCH: oxaliplatin 85 mg/kg where the regimen says mg/m² (85 × 70 kg = 5950 mg)
+    pytest.param(
+        replace(
+            CLEAN,
+            basis=q(85, "mg/kg"),
+            dose=q(5950, "mg"),
+            volume_ml=None,
+            allowed_bases=("mg/m2",),
+            regimen_name="mFOLFOX6",
+        ),
+        Code.BASIS_MISMATCH,
+        [(Code.BASIS_MISMATCH, HARD)],
+        ("85 mg/kg", "per kg", "mFOLFOX6", "per m²"),
+        id="oxaliplatin-85-mg-per-kg-in-a-mg-per-m2-regimen",
+    ),
+    # DOSE_ABOVE_USUAL (oxaliplatin usual 85–130 mg/m², label)
+    pytest.param(
+        with_drug(
+            replace(CLEAN, basis=None, dose=q(250, "mg"), volume_ml=None), usual_dose=(q(85, "mg/m2"), q(130, "mg/m2"))
+        ),
+        Code.DOSE_ABOVE_USUAL,
+        [(Code.DOSE_ABOVE_USUAL, WARN)],
+        ("139.66 mg/m²", "85–130 mg/m²"),
+        id="250-mg-is-139.7-mg-per-m2-above-the-usual-130",
+    ),
+    pytest.param(
+        with_drug(
+            replace(CLEAN, basis=None, dose=q(1520, "mg"), volume_ml=None), usual_dose=(q(85, "mg/m2"), q(130, "mg/m2"))
+        ),
+        Code.DOSE_ABOVE_USUAL,
+        [(Code.DOSE_ABOVE_USUAL, HARD)],
+        ("849.16 mg/m²", "6.5 ×", "slip"),
+        id="a-10x-flat-dose-is-a-hard-stop",
+    ),
+    # RATE_MISSING
+    pytest.param(
+        replace(CLEAN, duration_minutes=None),
+        Code.RATE_MISSING,
+        [(Code.RATE_MISSING, HARD)],
+        ("No infusion time", "OXALIplatin"),
+        id="iv-order-without-a-duration-or-a-standard-time",
+    ),
     # ROUNDING_AVAILABLE
     pytest.param(
         with_drug(
@@ -705,8 +757,8 @@ SILENT = [
     pytest.param(
         with_drug(with_labs(CLEAN, scr=lab("1.2", "mg/dL")), renal_adjustment=False), id="crcl-55-but-not-renal-drug"
     ),
-    pytest.param(replace(CLEAN, allergies=(("penicillin", False, "anaphylaxis"),)), id="allergy-to-another-drug"),
-    pytest.param(replace(CLEAN, allergies=(("taxane", True, "severe"),)), id="allergy-to-another-class"),
+    pytest.param(replace(CLEAN, allergies=(Allergy("penicillin", "anaphylaxis"),)), id="allergy-to-another-drug"),
+    pytest.param(replace(CLEAN, allergies=(Allergy("taxane", "severe"),)), id="allergy-to-another-class"),
     pytest.param(
         replace(
             CLEAN,
@@ -859,7 +911,7 @@ def test_rounding_finding_suggests_150_mg():
 def test_hard_stops_and_warnings_partition_the_findings_and_leave_info_out():
     facts = with_drug(
         with_labs(
-            replace(CLEAN, dose=q(152, "mg"), allergies=(("oxaliplatin", False, "severe"),)),
+            replace(CLEAN, dose=q(152, "mg"), allergies=(Allergy("oxaliplatin", "severe"),)),
             anc=lab("1.2", "10^9/L"),
         ),
         vial_sizes=(q(50, "mg"), q(100, "mg")),
