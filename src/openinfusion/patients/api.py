@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
 from openinfusion.api import actor, allow
@@ -84,7 +84,7 @@ def patient_out(patient: Patient) -> PatientOut:
         family_name=patient.family_name,
         given_name=patient.given_name,
         birth_date=patient.birth_date,
-        age=patient.age_on(timezone.localdate()),
+        age=patient.age_on(patient.site.today(timezone.now())),
         sex=patient.sex,
         care_setting=patient.care_setting,
         diagnoses=[str(d) for d in patient.diagnoses.all()],
@@ -108,12 +108,24 @@ def get_patient(request: HttpRequest, patient_id: int) -> PatientOut:
     return patient_out(services.patient_for(actor(request), patient_id))
 
 
+TAKEN_AT = Field(
+    default=None,
+    description="When it was taken, with its UTC offset (e.g. 2026-12-07T10:30-05:00); a time without one is "
+    "refused (it names no instant). Not in the future, not more than 2 years ago. Empty: now.",
+)
+
+
 class MeasurementIn(Schema):
     kind: str
     value: str
-    taken_at: dt.datetime | None = None
+    taken_at: dt.datetime | None = TAKEN_AT
     corrects_id: int | None = None
-    confirm_unusual: bool = False
+    confirm_unusual: bool = Field(
+        default=False,
+        description="I re-measured and the value is right: records a value refused as a probable slip "
+        "(a BMI no person has with the other measure, a weight further from the last than the time between allows). "
+        "The refusal's details name this flag; the confirmation is audited.",
+    )
 
 
 @router.post(
@@ -139,7 +151,7 @@ class LabIn(Schema):
     test: str
     value: str
     unit: str
-    taken_at: dt.datetime | None = None
+    taken_at: dt.datetime | None = TAKEN_AT
     source: str = ""
     mrn: str | None = None
     corrects_id: int | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from openinfusion.audit.services import audited, record
 from openinfusion.clinical import body
 from openinfusion.clinical.units import format_decimal, parse_quantity
 from openinfusion.errors import Conflict, InvalidInput, NotFound
+from openinfusion.patients import unusual
 from openinfusion.patients.models import (
     LAB_UNITS,
     Allergy,
@@ -26,6 +27,13 @@ from openinfusion.patients.models import (
     MeasurementKind,
     Patient,
     Severity,
+)
+from openinfusion.patients.plausible_dates import (
+    BIRTH_DATE,
+    LAB_TAKEN,
+    MEASUREMENT_TAKEN,
+    DateWindow,
+    refuse_implausible,
 )
 
 Obs = TypeVar("Obs", Measurement, LabResult)
@@ -73,17 +81,17 @@ def create_patient(
     check(actor, Action.MANAGE_PATIENTS)
     if site_id not in actor.site_ids():
         raise NotFound("No such site among yours.", code="UNKNOWN_SITE")
+    site = Site.objects.get(pk=site_id)
     mrn = mrn.strip()
     if not mrn or not family_name.strip() or not given_name.strip():
         raise InvalidInput("MRN, family name and given name are all needed.", code="MISSING_FIELD")
-    if birth_date > timezone.localdate() or birth_date.year < 1900:
-        raise InvalidInput(f"A birth date of {birth_date} is not possible. Check the year.", code="BAD_BIRTH_DATE")
+    refuse_implausible(birth_date, BIRTH_DATE, now=timezone.now(), zone=site.zone)
     if care_setting == CareSetting.HOME and not home_address.strip():
         raise InvalidInput("A home-infusion patient needs the address the nurse visits.", code="MISSING_FIELD")
     if Patient.objects.filter(site_id=site_id, mrn=mrn).exists():
         raise Conflict(f"MRN {mrn} is already a patient at this site. Open that chart instead.", code="DUPLICATE_MRN")
     patient = Patient.objects.create(
-        site=Site.objects.get(pk=site_id),
+        site=site,
         mrn=mrn,
         family_name=family_name.strip(),
         given_name=given_name.strip(),
@@ -108,12 +116,13 @@ def create_patient(
     return patient
 
 
-def _taken_at(taken_at: dt.datetime | None) -> dt.datetime:
+def _taken_at(taken_at: dt.datetime | None, patient: Patient, window: DateWindow) -> dt.datetime:
+    """When it was taken: now if not given; else an instant with its zone, within the field's window."""
     now = timezone.now()
-    taken = taken_at or now
-    if taken > now + dt.timedelta(minutes=5):
-        raise InvalidInput("The time taken is in the future. Check the date and time.", code="FUTURE_TIME")
-    return taken
+    if taken_at is None:
+        return now
+    refuse_implausible(taken_at, window, now=now, zone=patient.site.zone)
+    return taken_at
 
 
 def _correction_of(model: type[Obs], patient: Patient, corrects_id: int | None, **same: str) -> Obs | None:
@@ -139,38 +148,41 @@ def record_measurement(
     confirm_unusual: bool = False,
 ) -> Measurement:
     """Record a height or weight ("172 cm", "68.5 kg"): impossible values are refused; a value that
-    makes the BMI implausible with the other measure is refused unless confirmed (a probable slip)."""
+    makes the BMI implausible with the other measure, or a weight further from the previous one than
+    the time between them allows (``weight_change``), is refused unless the person confirms they
+    re-measured (``confirm_unusual``); the confirmation is audited with the warnings it answered."""
     check(actor, Action.RECORD_OBSERVATIONS)
     patient = patient_for(actor, patient_id)
     if kind not in MeasurementKind.values:
         raise InvalidInput("Say whether this is a height or a weight.", code="INVALID_INPUT")
     quantity = parse_quantity(text)
     value = body.height_in_cm(quantity) if kind == MeasurementKind.HEIGHT else body.weight_in_kg(quantity)
+    taken = _taken_at(taken_at, patient, MEASUREMENT_TAKEN)
+    old = _correction_of(Measurement, patient, corrects_id, kind=kind)
     other = current_measurement(
         patient, MeasurementKind.WEIGHT if kind == MeasurementKind.HEIGHT else MeasurementKind.HEIGHT
     )
-    if other is not None and not confirm_unusual:
-        height, weight = (quantity, other.quantity) if kind == MeasurementKind.HEIGHT else (other.quantity, quantity)
-        size = body.body_size(height, weight)
-        if size.warnings:
-            raise InvalidInput(
-                f"{size.warnings[0]} Nothing was saved. Re-measure, or confirm the value if it is right.",
-                code="IMPLAUSIBLE_MEASUREMENT",
-                details={"bmi": str(size.bmi)},
-            )
-    old = _correction_of(Measurement, patient, corrects_id, kind=kind)
+    slips = unusual.bmi_slip(kind, quantity, other)
+    if kind == MeasurementKind.WEIGHT:
+        slips += unusual.weight_jump(patient, quantity, value, taken, corrected=old)
+    if not confirm_unusual:
+        unusual.refuse(slips)
     unit = "cm" if kind == MeasurementKind.HEIGHT else "kg"
     measurement = Measurement.objects.create(
         patient=patient,
         kind=kind,
         value=value,
         unit=unit,
-        taken_at=_taken_at(taken_at),
+        taken_at=taken,
         recorded_at=timezone.now(),
         recorded_by=actor,
         corrects=old,
         note=f"entered as {quantity}" if quantity.unit != unit else "",
     )
+    after: dict[str, Any] = {"kind": kind, "value": str(value), "unit": unit, "entered": str(quantity)}
+    after["taken_at"] = taken.isoformat()
+    if slips:
+        after["confirmed_unusual"] = [{"code": slip.code, "message": slip.message} for slip in slips]
     record(
         "patients:measurement:recorded",
         actor=actor,
@@ -178,7 +190,7 @@ def record_measurement(
         site=patient.site,
         patient_id=patient.pk,
         before={"corrects": old.pk, "value": str(old)} if old else None,
-        after={"kind": kind, "value": str(value), "unit": unit, "entered": str(quantity)},
+        after=after,
     )
     return measurement
 
@@ -239,7 +251,7 @@ def record_lab(
         test=test,
         value=amount,
         unit=unit,
-        taken_at=_taken_at(taken_at),
+        taken_at=_taken_at(taken_at, patient, LAB_TAKEN),
         source=source,
         recorded_at=timezone.now(),
         recorded_by=actor,

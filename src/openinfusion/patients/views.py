@@ -98,16 +98,20 @@ def diagnosis(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @requires(Action.RECORD_OBSERVATIONS, methods=("POST",))
 def record(request: HttpRequest, patient_id: int, what: str) -> HttpResponse:
-    """One form per record kind on the chart; the message says what was saved or what was wrong."""
+    """One form per record kind on the chart. Saved: back to the chart with what was saved. Refused:
+    the chart again with the reason beside the form and what was typed still in it (and, for a
+    probable slip, the box to confirm a re-measured value)."""
     me, data = signed_in(request), request.POST
     row: object
     try:
+        site = services.patient_for(me, patient_id).site
         if what == "measurement":
             row = services.record_measurement(
                 patient_id,
                 actor=me,
                 kind=data.get("kind", ""),
                 text=data.get("value", ""),
+                taken_at=fields.site_datetime(site, data.get("taken_at"), "Taken"),
                 confirm_unusual=data.get("confirm") == "on",
             )
         elif what == "lab":
@@ -117,7 +121,7 @@ def record(request: HttpRequest, patient_id: int, what: str) -> HttpResponse:
                 test=data.get("test", ""),
                 value=data.get("value", ""),
                 unit=data.get("unit", ""),
-                taken_at=fields.site_datetime(services.patient_for(me, patient_id).site, data.get("taken_at"), "Taken"),
+                taken_at=fields.site_datetime(site, data.get("taken_at"), "Taken"),
             )
         else:
             row = services.record_allergy(
@@ -129,7 +133,6 @@ def record(request: HttpRequest, patient_id: int, what: str) -> HttpResponse:
                 is_class=data.get("is_class") == "on",
             )
     except DomainError as error:
-        messages.error(request, f"Not saved — {error.message}")
-    else:
-        messages.success(request, f"Saved: {row}.")
+        return chart_page(request, patient_id, status=error.status, **{f"{what}_form": data, f"{what}_error": error})
+    messages.success(request, f"Saved: {row}.")
     return redirect("patients:chart", patient_id=patient_id)

@@ -74,8 +74,13 @@ def time_of_day(text: str | None, what: str) -> dt.time:
 
 
 def site_moment(site: Site, day_text: str | None, time_text: str | None, what: str) -> dt.datetime:
-    """The instant a date and a time typed for ``site`` mean on that site's clock."""
-    return site.moment(date(day_text, f"{what} (date)"), time_of_day(time_text, f"{what} (time)"))
+    """The instant a date and a time typed for ``site`` mean on that site's clock; a time that
+    clock skips (the hour lost when summer time starts) is refused, naming the field."""
+    day, at = date(day_text, f"{what} (date)"), time_of_day(time_text, f"{what} (time)")
+    try:
+        return site.moment(day, at)
+    except InvalidInput as error:
+        raise InvalidInput(f"{what}: {error.message}", code=error.code, details=error.details) from None
 
 
 def site_datetime(site: Site, text: str | None, what: str) -> dt.datetime | None:
