@@ -26,6 +26,13 @@ class Site(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=40, choices=SiteKind.choices)
     time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA zone used to show times")
+    final_check_excludes_verifier = models.BooleanField(
+        default=False,
+        help_text=(
+            "Ask for three different people on every dose: the pharmacist who verified the order may not "
+            "do its final check (the preparer and the releaser never may)."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]

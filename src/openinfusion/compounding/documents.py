@@ -1,4 +1,5 @@
-"""The label and the compounding record of a preparation, built from what was recorded."""
+"""The label and the compounding record of a preparation, built from what was recorded. A label is
+released (shown or printed) only for an approved dose whose signatures still match what they signed."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import dataclasses
 import datetime as dt
 
 from openinfusion.accounts.models import Site, User
+from openinfusion.audit.services import audited
 from openinfusion.clinical.units import format_decimal
 from openinfusion.compounding import labels
+from openinfusion.compounding.integrity import entity, require_signatures_match
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.compounding.services import preparation_for
 from openinfusion.errors import Conflict, InvalidInput
@@ -49,24 +52,29 @@ def label_data(preparation: Preparation) -> labels.LabelData:
     )
 
 
-def _released(actor: User, preparation_id: int) -> Preparation:
+@audited("compounding:label:release")
+def released(preparation_id: int, *, actor: User) -> Preparation:
+    """The preparation whose label may be shown or printed: approved at the final check, with its
+    record still matching the final-check signature and its order the verification signature."""
     preparation = preparation_for(actor, preparation_id)
     if preparation.status != PreparationStatus.APPROVED:
         raise Conflict(
             "The label is released only after the pharmacist's final check approves the dose.",
             code="LABEL_NOT_RELEASED",
+            details=entity(preparation),
         )
+    require_signatures_match(preparation)
     return preparation
 
 
 def label_pdf_for(actor: User, preparation_id: int, size: str = "4x3in") -> bytes:
     if size not in labels.LABEL_SIZES:
         raise InvalidInput(f"Label size is one of {', '.join(labels.LABEL_SIZES)}.", code="INVALID_INPUT")
-    return labels.label_pdf(label_data(_released(actor, preparation_id)), size)
+    return labels.label_pdf(label_data(released(preparation_id, actor=actor)), size)
 
 
 def label_zpl_for(actor: User, preparation_id: int) -> str:
-    return labels.label_zpl(label_data(_released(actor, preparation_id)))
+    return labels.label_zpl(label_data(released(preparation_id, actor=actor)))
 
 
 def _when(moment: dt.datetime | None, site: Site) -> str:

@@ -4,6 +4,9 @@ scanned), and the pharmacist's final check. One function per transition, one tra
 
 A failed check (wrong product, unusable lot, weight out of tolerance, step out of order) refuses the
 step and is kept as an ``InterceptedError`` (written after the refused transaction rolls back).
+
+The final check signs ``signed_content(preparation)`` (defined in ``integrity``, named here too: the
+bedside calls it, so the name is a contract) and is refused to anyone who took part in the dose.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from openinfusion.audit.services import audited, record
 from openinfusion.clinical import bud, gravimetric
 from openinfusion.clinical.units import Quantity, format_decimal
 from openinfusion.compounding import planning
+from openinfusion.compounding.independence import require_independent
+from openinfusion.compounding.integrity import entity, parts_of, require_order_unchanged, signed_content
 from openinfusion.compounding.models import (
     ACTIVE_STATUSES,
     InterceptedError,
@@ -498,11 +503,18 @@ def record_weighing(
 
 @audited("compounding:preparation:photo")
 def record_photo(preparation_id: int, *, actor: User, image: bytes, name: str = "photo") -> Photo:
-    """Keep a photo with the record (PNG or JPEG, at most 8 MB), tagged with the current step."""
+    """Keep a photo with the record (PNG or JPEG, at most 8 MB), tagged with the current step, while
+    the dose is being made (the final check signs the photos with the rest of the record)."""
     from django.core.files.base import ContentFile
 
     check(actor, Action.COMPOUND)
     preparation = preparation_for(actor, preparation_id, lock=True)
+    if preparation.status != PreparationStatus.IN_PROGRESS:
+        raise Conflict(
+            f"This preparation is {preparation.get_status_display().lower()}: photos are kept with a step while the "
+            "dose is being made, and a checked record is signed and closed.",
+            code="WRONG_STATE",
+        )
     kind = next((t for magic, t in PHOTO_TYPES.items() if image.startswith(magic)), None)
     if kind is None or len(image) > 8 * 1024 * 1024:
         raise InvalidInput("Upload a PNG or JPEG photo of at most 8 MB.", code="BAD_PHOTO")
@@ -556,9 +568,10 @@ def complete_preparation(preparation_id: int, *, actor: User, keep_open_vials: b
             )
     dated = bud.beyond_use_date(now, usp_limit=_bud_limit(preparation), component_expiries=expiries)
     preparation.status, preparation.completed_at, preparation.bud = PreparationStatus.AWAITING_CHECK, now, dated.bud
+    preparation.completed_by = actor
     advance_order(preparation.order, OrderStatus.PREPARED, actor=actor)
     after = {"bud": dated.bud.isoformat(), "bud_governed_by": dated.governed_by, "kept_open": keep_open_vials}
-    return _save(preparation, ["status", "completed_at", "bud"], "completed", actor=actor, after=after)
+    return _save(preparation, ["status", "completed_at", "completed_by", "bud"], "completed", actor=actor, after=after)
 
 
 def _draw_from_open_vial(vial: OpenVial, draw_ml: Decimal, now: dt.datetime, reference: str) -> None:
@@ -595,19 +608,8 @@ def expire_open_vials(*, actor: User | None, now: dt.datetime | None = None) -> 
 # --- final check ----------------------------------------------------------------------------------
 
 
-def record_content(preparation: Preparation) -> dict[str, Any]:
-    """What the final-check signature binds: the plan and every step as recorded."""
-    steps = [
-        {"index": s.index, "kind": s.kind, "data": s.data, "by": s.by_id, "at": s.at.isoformat()}
-        for s in preparation.steps.order_by("index")
-    ]
-    return {
-        "preparation": preparation.pk,
-        "order": preparation.order_id,
-        "plan": preparation.plan,
-        "steps": steps,
-        "bud": preparation.bud.isoformat() if preparation.bud else None,
-    }
+record_content = signed_content
+"""The earlier name of ``signed_content`` (the bedside's check imports it); new code uses ``signed_content``."""
 
 
 @audited("compounding:preparation:final_check")
@@ -621,14 +623,23 @@ def final_check(
     signer_username: str | None = None,
     continuous_session: bool = True,
 ) -> Preparation:
-    """A pharmacist other than the preparer approves (signing) or rejects (the dose is wasted and a
-    new preparation is planned)."""
+    """A pharmacist who took no part in the dose approves (signing ``signed_content``) or rejects it
+    (the dose is wasted and a new preparation is planned), while its order still matches what the
+    verifying pharmacist signed."""
     check(actor, Action.FINAL_CHECK)
     preparation = preparation_for(actor, preparation_id, lock=True)
     if preparation.status != PreparationStatus.AWAITING_CHECK:
         raise Conflict("Only a completed preparation awaits the final check.", code="WRONG_STATE")
-    if preparation.prepared_by_id == actor.pk:
-        raise NotAllowed("You prepared this dose; another pharmacist must check it.", code="SELF_CHECK")
+    require_independent(
+        actor.pk,
+        parts_of(preparation),
+        excludes_verifier=preparation.site.final_check_excludes_verifier,
+        details=entity(preparation),
+    )
+    require_order_unchanged(
+        preparation,
+        step="Do not use this dose: set it aside, cancel the order and have it written and verified again.",
+    )
     now = timezone.now()
     if approve:
         signature = sign(
@@ -638,7 +649,7 @@ def final_check(
             meaning=SignatureMeaning.FINAL_CHECK_BY,
             entity_type="compounding.preparation",
             entity_id=preparation.pk,
-            content=record_content(preparation),
+            content=signed_content(preparation),
             continuous_session=continuous_session,
         )
         preparation.status, preparation.final_check = PreparationStatus.APPROVED, signature

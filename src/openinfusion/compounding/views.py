@@ -206,9 +206,14 @@ def check(request: HttpRequest, preparation_id: int) -> HttpResponse:
 def label(request: HttpRequest, preparation_id: int) -> HttpResponse:
     me = signed_in(request)
     item = services.preparation_for(me, preparation_id)
-    released = item.status == PreparationStatus.APPROVED
-    data = documents.label_data(item) if released else None
-    return render(request, "compounding/label.html", {"p": item, "label": data, "released": released})
+    data, refusal = None, None
+    if item.status == PreparationStatus.APPROVED:
+        try:
+            data = documents.label_data(documents.released(preparation_id, actor=me))
+        except DomainError as error:
+            refusal = error
+    context = {"p": item, "label": data, "released": data is not None, "refusal": refusal}
+    return render(request, "compounding/label.html", context, status=refusal.status if refusal else 200)
 
 
 @requires(Action.VIEW_PREPARATIONS)
