@@ -230,6 +230,50 @@ def submit_order(request: HttpRequest, order_id: int, payload: VersionIn) -> Ord
     return order_out(services.submit_order(order_id, actor=actor(request), expected_version=payload.version))
 
 
+class AllergyExceptionIn(Schema):
+    version: int
+    allergy_id: int
+    kind: str
+    note: str
+
+
+class AllergyExceptionOut(Schema):
+    order_id: int
+    allergy_id: int
+    kind: str
+    note: str
+    by: str
+    at: dt.datetime
+
+
+@router.post(
+    "/orders/{order_id}/allergy-exceptions",
+    response={201: AllergyExceptionOut},
+    operation_id="document_allergy_exception",
+    auth=allow(Action.WRITE_ORDERS),
+)
+def document_allergy_exception(
+    request: HttpRequest, order_id: int, payload: AllergyExceptionIn
+) -> tuple[int, AllergyExceptionOut]:
+    """The prescriber's documented exception (desensitisation protocol or note) to a severe allergy."""
+    exception = services.document_allergy_exception(
+        order_id,
+        actor=actor(request),
+        expected_version=payload.version,
+        allergy_id=payload.allergy_id,
+        kind=payload.kind,
+        note=payload.note,
+    )
+    return 201, AllergyExceptionOut(
+        order_id=exception.order_id,
+        allergy_id=exception.allergy_id,
+        kind=exception.kind,
+        note=exception.note,
+        by=exception.by.username,
+        at=exception.at,
+    )
+
+
 @router.post(
     "/orders/{order_id}/verify", response=OrderOut, operation_id="verify_order", auth=allow(Action.VERIFY_ORDERS)
 )

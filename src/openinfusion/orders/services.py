@@ -496,6 +496,7 @@ def amend_order(
     route: str | None = None,
     diluent_key: str | None = None,
     volume_ml: Decimal | None = None,
+    duration_minutes: int | None = None,
     planned_start: dt.datetime | None = None,
 ) -> Order:
     """The prescriber corrects a draft or returned order; it goes back to the pharmacist on submit."""
@@ -526,6 +527,8 @@ def amend_order(
         order.diluent = diluent
     if volume_ml is not None:
         order.volume_ml = _checked_volume(volume_ml)
+    if duration_minutes is not None:
+        order.duration_minutes = _checked_minutes(duration_minutes)
     if planned_start is not None:
         order.planned_start = planned_start
     save_versioned(
@@ -542,6 +545,7 @@ def amend_order(
             "route",
             "diluent",
             "volume_ml",
+            "duration_minutes",
             "planned_start",
         ],
     )

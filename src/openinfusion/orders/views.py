@@ -15,7 +15,7 @@ from openinfusion.errors import DomainError, NotFound, StaleEdit
 from openinfusion.formulary.models import Category, Drug
 from openinfusion.orders import facts, rules, services
 from openinfusion.orders.facts import GIVEN_STATUSES
-from openinfusion.orders.models import Order, OrderStatus, TreatmentPlan
+from openinfusion.orders.models import ExceptionKind, Order, OrderStatus, TreatmentPlan
 from openinfusion.paging import capped_count
 from openinfusion.patients.services import latest_labs, patient_for
 from openinfusion.patients.views import chart_page
@@ -151,6 +151,8 @@ def order_context(order: Order) -> dict[str, Any]:
         "labs": latest_labs(order.patient).values(),
         "overrides": order.overrides.select_related("by"),
         "diluents": Drug.objects.filter(category=Category.BASE_SOLUTION),
+        "exception_needed": [f for f in review.hard_stops if f.numbers.get("exception_required")],
+        "exception_kinds": ExceptionKind.choices,
     }
 
 
@@ -181,6 +183,15 @@ def order_action(request: HttpRequest, order_id: int, verb: str) -> HttpResponse
             services.cancel_order(order_id, actor=me, expected_version=version, reason=reason)
         elif verb == "submit":
             services.submit_order(order_id, actor=me, expected_version=version)
+        elif verb == "exception":
+            services.document_allergy_exception(
+                order_id,
+                actor=me,
+                expected_version=version,
+                allergy_id=fields.required_whole(data.get("allergy"), "Allergy"),
+                kind=data.get("kind", ""),
+                note=data.get("note", ""),
+            )
         else:
             services.amend_order(
                 order_id,
@@ -191,6 +202,7 @@ def order_action(request: HttpRequest, order_id: int, verb: str) -> HttpResponse
                 volume_ml=fields.number(data.get("volume_ml"), "Volume"),
                 diluent_key=data.get("diluent") or None,
                 route=data.get("route") or None,
+                duration_minutes=fields.whole(data.get("duration_minutes"), "Infusion time"),
             )
     except StaleEdit as error:
         context = order_context(services.order_for(me, order_id)) | {"stale": error}
@@ -211,6 +223,7 @@ DONE = {
     "cancel": "cancelled",
     "submit": "sent to the pharmacist",
     "amend": "corrected",
+    "exception": "has the allergy exception documented; the pharmacist still reviews it",
 }
 VERB_ACTIONS = {
     "verify": Action.VERIFY_ORDERS,
@@ -219,5 +232,6 @@ VERB_ACTIONS = {
     "cancel": Action.CANCEL_ORDERS,
     "submit": Action.WRITE_ORDERS,
     "amend": Action.WRITE_ORDERS,
+    "exception": Action.WRITE_ORDERS,
 }
 ACTION_VIEWS = {verb: requires(action, methods=("POST",))(order_action) for verb, action in VERB_ACTIONS.items()}
