@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from openinfusion.clinical import body, dosing, renal, rounding
+from openinfusion.clinical import body, dosing, iron, renal, rounding
 from openinfusion.clinical.allergy import Allergy, Match, Table, matches
 from openinfusion.clinical.cumulative import CumulativeDose, cumulative_dose
 from openinfusion.clinical.units import Quantity, conversion_factor, format_decimal, magnitude, split_unit
@@ -65,6 +65,7 @@ class Code(StrEnum):
     BASIS_MISMATCH = "BASIS_MISMATCH"
     DOSE_ABOVE_USUAL = "DOSE_ABOVE_USUAL"
     RATE_MISSING = "RATE_MISSING"
+    IRON_ABOVE_DEFICIT = "IRON_ABOVE_DEFICIT"
 
 
 @dataclass(frozen=True)
@@ -849,6 +850,27 @@ def _bound(value: Decimal | None) -> str:
     return "any" if value is None else format_decimal(value)
 
 
+def iron_deficit(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
+    """An IV iron dose above the patient's total iron deficit (Ganzoni, with the SmPC's target and
+    stores) replaces iron the patient does not lack. (Above the product's single-dose maximum is
+    DOSE_ABOVE_MAX's hard stop.)"""
+    hb = facts.labs.get("hemoglobin")
+    if facts.drug.category != "iron" or hb is None or facts.weight is None:
+        return
+    try:
+        deficit = iron.total_iron_deficit(weight=facts.weight.quantity, hb=iron.hemoglobin(hb.value, hb.unit))
+        excesses = iron.check_iron_dose(facts.dose, deficit.deficit)
+    except DomainError:
+        return  # a dose not in mg is UNIT_MISMATCH's finding; an implausible Hb was refused at entry
+    for excess in excesses:
+        yield Finding(
+            Code.IRON_ABOVE_DEFICIT,
+            Severity.WARNING,
+            f"{excess.message} ({deficit.formula}, Hb {hb} on {hb.taken_at:%Y-%m-%d}). Check the course total.",
+            {"dose": str(excess.dose), "deficit": str(deficit.deficit), "formula": deficit.formula},
+        )
+
+
 def indication(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
     if not facts.indications:
         return
@@ -954,5 +976,6 @@ RULES: Final[tuple[Rule, ...]] = (
     diluent,
     concentration,
     indication,
+    iron_deficit,
     rounding_available,
 )

@@ -356,5 +356,15 @@ def test_an_infusion_without_a_duration_or_a_standard_time_is_a_hard_stop(patien
     assert Code.RATE_MISSING not in by_code(timed)
 
 
+@covers(Code.IRON_ABOVE_DEFICIT)
+def test_iv_iron_above_the_ganzoni_deficit_is_a_warning(patient, prescriber, checker):
+    """68 kg, Hb 12 g/dL: 68 × (15 − 12) × 2.4 + 500 = 989.6 → 990 mg (Venofer SmPC 4.2 defaults)."""
+    record_lab(patient.pk, actor=prescriber, test="hemoglobin", value="12", unit="g/dL")
+    over = check(checker, proposed=proposed(patient, "ferric-carboxymaltose", "1000 mg", duration_minutes=15))
+    assert the(over, Code.IRON_ABOVE_DEFICIT, "warning")["numbers"]["deficit"] == "990 mg"
+    within = check(checker, proposed=proposed(patient, "ferric-carboxymaltose", "750 mg", duration_minutes=15))
+    assert Code.IRON_ABOVE_DEFICIT not in by_code(within)
+
+
 def test_every_finding_code_has_an_integration_test():
     assert set(COVERED) == set(Code), sorted(set(Code) - set(COVERED))

@@ -687,6 +687,21 @@ FIRES = [
         ("No infusion time", "OXALIplatin"),
         id="iv-order-without-a-duration-or-a-standard-time",
     ),
+    # IRON_ABOVE_DEFICIT: Ganzoni 70 kg × (15 − 12) g/dL × 2.4 + 500 mg = 1004 mg (Venofer SmPC 4.2)
+    pytest.param(
+        replace(
+            CLEAN,
+            drug=DrugFacts(key="ferric-carboxymaltose", name="ferric carboxymaltose", category="iron"),
+            basis=None,
+            dose=q(1500, "mg"),
+            volume_ml=None,
+            labs={**LABS, "hemoglobin": lab("12", "g/dL")},
+        ),
+        Code.IRON_ABOVE_DEFICIT,
+        [(Code.IRON_ABOVE_DEFICIT, WARN)],
+        ("1500 mg", "1004 mg", "Hb 12 g/dL"),
+        id="1500-mg-iron-above-a-1004-mg-deficit",
+    ),
     # ROUNDING_AVAILABLE
     pytest.param(
         with_drug(
@@ -787,6 +802,17 @@ SILENT = [
     pytest.param(replace(CLEAN, diagnoses=("C18",), indications=("C18.7",)), id="indication-more-specific"),
     pytest.param(replace(CLEAN, diagnoses=("I10", "C18.7")), id="one-of-several-diagnoses-matches"),
     pytest.param(replace(CLEAN, indications=()), id="regimen-without-indications"),
+    pytest.param(
+        replace(
+            CLEAN,
+            drug=DrugFacts(key="ferric-carboxymaltose", name="ferric carboxymaltose", category="iron"),
+            basis=None,
+            dose=q(1000, "mg"),
+            volume_ml=None,
+            labs={**LABS, "hemoglobin": lab("12", "g/dL")},
+        ),
+        id="1000-mg-iron-within-a-1004-mg-deficit",
+    ),
     pytest.param(
         with_drug(
             replace(CLEAN, dose=q(150, "mg")), vial_sizes=(q(50, "mg"), q(100, "mg")), rounding_threshold_pct=d(10)
