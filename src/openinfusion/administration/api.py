@@ -116,6 +116,11 @@ def get_delivery_manifest_pdf(request: HttpRequest, dispense_id: int) -> HttpRes
     return HttpResponse(delivery.manifest_pdf_for(actor(request), dispense_id), content_type="application/pdf")
 
 
+class WarningOut(Schema):
+    code: str
+    message: str
+
+
 class AdministrationOut(Schema):
     id: int
     order_id: int
@@ -128,6 +133,9 @@ class AdministrationOut(Schema):
     ended_at: dt.datetime | None
     amount_given: Decimal | None
     partial: bool
+    warnings: list[WarningOut] = Field(
+        default=[], description="what the nurse must see before starting (e.g. BUD_BEFORE_END); not refusals"
+    )
 
 
 def administration_out(a: Administration) -> AdministrationOut:
@@ -143,12 +151,16 @@ def administration_out(a: Administration) -> AdministrationOut:
         ended_at=a.ended_at,
         amount_given=a.amount_given,
         partial=a.partial,
+        warnings=[WarningOut(code=w.code, message=w.message) for w in a.warnings],
     )
 
 
 class BedsideIn(Schema):
     wristband: str
     label: str
+    order_id: int | None = Field(
+        default=None, description="the dose being given, chosen on the chair board or the schedule (required)"
+    )
 
 
 @router.post(
@@ -158,8 +170,11 @@ class BedsideIn(Schema):
     auth=allow(Action.ADMINISTER),
 )
 def bedside_verify(request: HttpRequest, payload: BedsideIn) -> Status[AdministrationOut]:
-    """201 with a new infusion record; 200 with the dose's record when it was scanned before."""
-    administration = services.bedside_verify(actor=actor(request), wristband=payload.wristband, label=payload.label)
+    """201 with a new infusion record; 200 with the dose's record when it was scanned before. The
+    bag must be the dose chosen (``order_id``): another dose's bag is refused (``WRONG_DOSE``)."""
+    administration = services.bedside_verify(
+        actor=actor(request), wristband=payload.wristband, label=payload.label, order_id=payload.order_id
+    )
     return Status(200 if administration.reopened else 201, administration_out(administration))
 
 

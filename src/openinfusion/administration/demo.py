@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from openinfusion.accounts.models import Site, User
-from openinfusion.administration import services
+from openinfusion.administration import prescription, services
 from openinfusion.administration.models import Administration, Dispense, Pump
 from openinfusion.compounding import services as compounding
 from openinfusion.compounding import walkthrough
@@ -154,14 +154,15 @@ def _infuse(dispense: Dispense, nurse: User, *, end: bool) -> None:
     plan = dispense.preparation.plan
     try:
         administration = services.bedside_verify(
-            actor=nurse, wristband=order.patient.mrn, label=dispense.preparation.barcode
+            actor=nurse, wristband=order.patient.mrn, label=dispense.preparation.barcode, order_id=order.pk
         )
-        if plan.get("rate_ml_h"):
+        prescribed = prescription.prescribed_rate(dispense.preparation)
+        if prescribed is not None:  # the fastest prescribed rate: the one the bag is labelled with, or the standard
             services.record_pump_program(
                 administration.pk,
                 actor=nurse,
                 pump_serial="PMP-1001",
-                rate_ml_h=Decimal(plan["rate_ml_h"]),
+                rate_ml_h=prescribed.high_ml_h,
                 volume_ml=Decimal(plan["final_volume_ml"]),
             )
         services.start_administration(administration.pk, actor=nurse)
@@ -178,8 +179,9 @@ def _infuse(dispense: Dispense, nurse: User, *, end: bool) -> None:
         if end:
             # The demo's finished infusion began when its bag would have: its start is set back by
             # the bag's duration so the end is believable (the demo cannot wait for it).
+            minutes = prescription.planned_minutes(services.administration_for(nurse, administration.pk)) or 30
             Administration.objects.filter(pk=administration.pk).update(
-                started_at=timezone.now() - dt.timedelta(minutes=int(plan.get("duration_minutes") or 30))
+                started_at=timezone.now() - dt.timedelta(minutes=minutes)
             )
             services.end_administration(
                 administration.pk,

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from openinfusion.accounts.models import Site
+from openinfusion.administration.rules import BedsideWarning
 from openinfusion.compounding.models import Preparation
 from openinfusion.orders.models import Order
 from openinfusion.patients.models import Patient
@@ -122,8 +123,10 @@ class Administration(models.Model):
     end_reason = models.TextField(blank=True)
     waste_disposal = models.CharField(max_length=40, blank=True)
 
-    # Not stored: set by the bedside check when the scan found this record already open.
+    # Not stored: set by the bedside check when the scan found this record already open, and the
+    # warnings the nurse must see before starting (a BUD before the planned end).
     reopened = False
+    warnings: tuple[BedsideWarning, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.order} — {self.get_status_display()}"

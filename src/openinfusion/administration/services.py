@@ -1,7 +1,10 @@
 """Dispense, hand-offs, the bedside five-rights check, the infusion record and its end.
 
 A bedside mismatch is a hard stop: nothing changes, and the attempt is kept as a ``NearMiss``
-(written after the refused transaction rolls back) for quality review.
+(written after the refused transaction rolls back) for quality review. That covers the scan (the
+five rights, the dose the nurse chose, the signatures), the pump program and every later rate
+against the prescription, and the start (a program recorded, the BUD not passed, the signatures).
+The rules are pure (``rules``); each service reads the clock once and passes ``now`` in.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from openinfusion.accounts.access import check
-from openinfusion.accounts.models import User
+from openinfusion.accounts.models import Site, User
 from openinfusion.accounts.permissions import Action
+from openinfusion.administration import prescription, rules
 from openinfusion.administration.models import (
     OPEN_DISPENSE,
     Administration,
@@ -37,39 +41,45 @@ from openinfusion.chairs.services import visit_start
 from openinfusion.clinical.units import format_decimal, round_half_up
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import Conflict, DomainError, InvalidInput, NotFound
-from openinfusion.orders.models import OrderStatus
+from openinfusion.orders.models import Order, OrderStatus
 from openinfusion.orders.services import advance_order
 
 TIME_WINDOW: Final = dt.timedelta(hours=2)
 """A dose may be started from 2 h before to 2 h after its planned start (site policy default)."""
-PUMP_TOLERANCE_PCT: Final = Decimal(5)
+PUMP_TOLERANCE_PCT: Final = rules.PUMP_TOLERANCE_PCT
 COLD_CHAIN_C: Final = (Decimal(2), Decimal(8))
 COMPLETE_FRACTION: Final = Decimal("0.95")
 """Less than 95 % of the volume infused is recorded as a partial dose, with its reason."""
 LABEL = re.compile(r"^OIP-(\d{1,9})$")
 
 
-class BedsideRefusal(DomainError):
-    status = 409
+BedsideRefusal = rules.BedsideRefusal
+
+
+def _near_miss_site(actor: User, args: tuple[object, ...], kwargs: dict[str, object]) -> Site | None:
+    """Where the dose was being given: the scanned label's, the infusion record's, else the nurse's."""
+    match = LABEL.match(str(kwargs.get("label", "")).strip())
+    order = None
+    if match:
+        scanned = Preparation.objects.filter(pk=int(match.group(1))).select_related("order__site").first()
+        order = scanned.order if scanned else None
+    elif args and isinstance(args[0], int):
+        record = Administration.objects.filter(pk=args[0]).select_related("order__site").first()
+        order = record.order if record else None
+    return order.site if order and order.site_id in actor.site_ids() else actor.sites.first()
 
 
 def _keep_near_miss(error: DomainError, args: tuple[object, ...], kwargs: dict[str, object]) -> None:
     """A bedside refusal is kept as a near miss (after the rollback) for quality review."""
     actor = kwargs["actor"]
     assert isinstance(actor, User)
-    match = LABEL.match(str(kwargs.get("label", "")).strip())
-    scanned = (
-        Preparation.objects.filter(pk=int(match.group(1))).select_related("order__site").first() if match else None
-    )
-    site = scanned.order.site if scanned and scanned.order.site_id in actor.site_ids() else actor.sites.first()
+    site = _near_miss_site(actor, args, kwargs)
+    scanned = {k: str(v) for k, v in kwargs.items() if k != "actor"}
+    if args:
+        scanned["administration_id"] = str(args[0])
     if site is not None:  # filed where the dose was being given when the label says so
         NearMiss.objects.create(
-            site=site,
-            code=error.code,
-            message=error.message,
-            scanned={k: str(v) for k, v in kwargs.items() if k != "actor"},
-            by=actor,
-            at=timezone.now(),
+            site=site, code=error.code, message=error.message, scanned=scanned, by=actor, at=timezone.now()
         )
 
 
@@ -88,7 +98,15 @@ def dispense_for(actor: User, dispense_id: int, *, lock: bool = False) -> Dispen
 
 
 def administration_for(actor: User, administration_id: int, *, lock: bool = False) -> Administration:
-    rows = Administration.objects.select_related("order__drug", "patient", "dispense__preparation", "pump")
+    rows = Administration.objects.select_related(
+        "order__drug",
+        "order__diluent",
+        "order__site",
+        "order__verification",
+        "patient",
+        "dispense__preparation__final_check",
+        "pump",
+    )
     if lock:
         rows = rows.select_for_update(of=("self",))
     found = rows.filter(pk=administration_id, order__site__in=actor.site_ids()).first()
@@ -233,9 +251,9 @@ def return_preparation(
     temperature = None if temperature_c in (None, "") else _temperature(temperature_c, dispense)
     low, high = COLD_CHAIN_C
     cold_ok = not dispense.cold_chain or (temperature is not None and low <= temperature <= high)
-    in_date = preparation.bud is not None and preparation.bud > timezone.now()
-    reusable = intact and cold_ok and in_date
     now = timezone.now()
+    in_date = preparation.bud is not None and preparation.bud > now
+    reusable = intact and cold_ok and in_date
     Handoff.objects.create(
         dispense=dispense, kind=HandoffKind.RETURNED, by=actor, at=now, temperature_c=temperature, note=reason
     )
@@ -286,11 +304,46 @@ def _wristband_mrn(scan: str) -> str:
     return scan.strip().removeprefix("MRN:").strip()
 
 
+def _require_choice(order_id: int | None) -> int:
+    if order_id is None:
+        raise InvalidInput(
+            "Choose the dose you are giving on the chair board (or the schedule) first, then scan the "
+            "wristband and the bag.",
+            code="DOSE_NOT_CHOSEN",
+        )
+    return order_id
+
+
+def _chosen_dose(actor: User, order_id: int) -> Order:
+    """The dose the nurse said they are giving, picked on the chair board or the schedule."""
+    chosen = (
+        Order.objects.select_related("drug", "patient", "site").filter(pk=order_id, site__in=actor.site_ids()).first()
+    )
+    if chosen is None:
+        raise NotFound("No such dose at your sites: choose it again on the chair board.", code="UNKNOWN_ORDER")
+    return chosen
+
+
+def _wrong_dose(chosen: Order, bag: Order) -> BedsideRefusal:
+    due = chosen.site.clock(visit_start(chosen) or chosen.planned_start)
+    return BedsideRefusal(
+        f"WRONG DOSE: you chose order #{chosen.pk}, {chosen.drug.display_name} {chosen.dose_text} for "
+        f"{chosen.patient} due {due}, but this bag is order #{bag.pk}, {bag.drug.display_name} {bag.dose_text} "
+        f"for {bag.patient}. Do not give it: find the bag for #{chosen.pk}, or choose #{bag.pk} on the chair "
+        "board if that is the dose you are giving.",
+        code="WRONG_DOSE",
+    )
+
+
 @audited("administration:bedside:verify", keep=_keep_near_miss, keep_when=BedsideRefusal)
-def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration:
-    """The five rights at the bedside from two scans: right patient, drug, dose, route, time; the
-    BUD not passed, the order still active, the dose not already given."""
+def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | None = None) -> Administration:
+    """The five rights at the bedside from two scans, for the dose the nurse chose (``order_id``,
+    from the chair board or the schedule): right patient, drug, dose, route, time; the bag is that
+    dose's; the BUD not passed (a warning when it falls before the planned end), the order still
+    active, the dose not already given, and the verified order and the checked preparation as they
+    were signed."""
     check(actor, Action.ADMINISTER)
+    chosen_id = _require_choice(order_id)
     match = LABEL.match(label.strip())
     if match is None:
         raise BedsideRefusal(
@@ -298,7 +351,14 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
         )
     dispense = (
         Dispense.objects.select_for_update(of=("self",))
-        .select_related("preparation__order__patient", "preparation__order__drug")
+        .select_related(
+            "preparation__order__patient",
+            "preparation__order__drug",
+            "preparation__order__diluent",
+            "preparation__order__site",
+            "preparation__order__verification",
+            "preparation__final_check",
+        )
         .filter(preparation_id=int(match.group(1)), preparation__order__site__in=actor.site_ids())
         .order_by("-dispensed_at")
         .first()
@@ -313,11 +373,14 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
             f"WRONG PATIENT: this dose is for {order.patient} — the wristband scanned is not. Stop.",
             code="WRONG_PATIENT",
         )
+    if order.pk != chosen_id:
+        raise _wrong_dose(_chosen_dose(actor, chosen_id), order)
+    now = timezone.now()
     opened = Administration.objects.filter(dispense=dispense).first()
     if dispense.status == DispenseStatus.ADMINISTERED or (opened and opened.status == AdministrationStatus.ENDED):
         raise BedsideRefusal("This dose was already given. Do not give it again.", code="ALREADY_ADMINISTERED")
     if opened is not None and opened.status != AdministrationStatus.VERIFIED:
-        return _reopened(opened, actor)  # under way: back to its record
+        return _reopened(opened, actor, now)  # under way: back to its record
     if order.status != OrderStatus.DISPENSED or dispense.status not in (
         DispenseStatus.DISPENSED,
         DispenseStatus.IN_TRANSIT,
@@ -327,7 +390,6 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
             f"Order #{order.pk} is {order.get_status_display().lower()}: do not give this dose.",
             code="ORDER_NOT_ACTIVE",
         )
-    now = timezone.now()
     if preparation.bud is None or preparation.bud <= now:
         raise BedsideRefusal(
             "The beyond-use date has passed: do not give it; return it to the pharmacy.", code="BUD_EXPIRED"
@@ -342,30 +404,38 @@ def bedside_verify(*, actor: User, wristband: str, label: str) -> Administration
         raise BedsideRefusal(
             "The order changed after this dose was made: do not give it; call the pharmacy.", code="WRONG_PREPARATION"
         )
+    prescription.check_signatures(order, preparation)
     if opened is not None:
-        return _reopened(opened, actor)  # checked again (BUD, time), not yet started: carry on
+        return _reopened(opened, actor, now)  # checked again (BUD, time), not yet started: carry on
     administration = Administration.objects.create(
         dispense=dispense, order=order, patient=order.patient, nurse=actor, verified_at=now
     )
+    administration.warnings = prescription.warnings_for(administration, now=now)
     record(
         "administration:bedside:verified",
         actor=actor,
         entity=administration,
         patient_id=order.patient_id,
-        after={"preparation": preparation.barcode, "order": order.pk, "mrn": order.patient.mrn},
+        after={
+            "preparation": preparation.barcode,
+            "order": order.pk,
+            "mrn": order.patient.mrn,
+            "warnings": [w.code for w in administration.warnings],
+        },
     )
     return administration
 
 
-def _reopened(administration: Administration, actor: User) -> Administration:
+def _reopened(administration: Administration, actor: User, now: dt.datetime) -> Administration:
     """The same dose scanned again after the nurse left its page: its record, not a second one."""
     administration.reopened = True
+    administration.warnings = prescription.warnings_for(administration, now=now)
     record(
         "administration:bedside:reopened",
         actor=actor,
         entity=administration,
         patient_id=administration.patient_id,
-        after={"status": administration.status},
+        after={"status": administration.status, "warnings": [w.code for w in administration.warnings]},
     )
     return administration
 
@@ -374,7 +444,7 @@ def _within(value: Decimal, target: Decimal, tolerance: Decimal) -> bool:
     return target == 0 or abs(value - target) / target * 100 <= tolerance
 
 
-@audited("administration:infusion:program")
+@audited("administration:infusion:program", keep=_keep_near_miss, keep_when=BedsideRefusal)
 def record_pump_program(
     administration_id: int,
     *,
@@ -384,7 +454,8 @@ def record_pump_program(
     volume_ml: Decimal,
     duration_minutes: int | None = None,
 ) -> Administration:
-    """The pump as programmed, checked against the prescribed rate and volume (±5 %)."""
+    """The pump as programmed, checked against the prescribed rate (±5 %: the order's duration, else
+    the formulary's standard infusion time; refused when there is neither) and the bag's volume."""
     check(actor, Action.ADMINISTER)
     administration = administration_for(actor, administration_id, lock=True)
     if administration.status != AdministrationStatus.VERIFIED:
@@ -392,16 +463,11 @@ def record_pump_program(
     pump = Pump.objects.filter(serial=pump_serial.strip(), active=True, site__in=actor.site_ids()).first()
     if pump is None:
         raise NotFound(f"No pump with serial {pump_serial!r} is in service at your sites.", code="UNKNOWN_PUMP")
-    plan = administration.dispense.preparation.plan
-    rate, volume = Decimal(plan.get("rate_ml_h") or 0), Decimal(plan.get("final_volume_ml") or 0)
-    if rate and not _within(Decimal(rate_ml_h), rate, PUMP_TOLERANCE_PCT):
-        raise Conflict(
-            f"Pump rate {format_decimal(Decimal(rate_ml_h))} mL/h does not match the prescribed "
-            f"{format_decimal(rate)} mL/h (±{PUMP_TOLERANCE_PCT} %). Reprogram the pump.",
-            code="RATE_MISMATCH",
-        )
+    preparation = administration.dispense.preparation
+    rules.check_program(Decimal(rate_ml_h), prescription.required_rate(preparation))
+    volume = prescription.bag_volume_ml(preparation)
     if volume and not _within(Decimal(volume_ml), volume, PUMP_TOLERANCE_PCT):
-        raise Conflict(
+        raise BedsideRefusal(
             f"Volume to be infused {format_decimal(Decimal(volume_ml))} mL does not match the bag's "
             f"{format_decimal(volume)} mL (±{PUMP_TOLERANCE_PCT} %). Reprogram the pump.",
             code="RATE_MISMATCH",
@@ -419,17 +485,27 @@ def record_pump_program(
     return administration
 
 
-@audited("administration:infusion:start")
+@audited("administration:infusion:start", keep=_keep_near_miss, keep_when=BedsideRefusal)
 def start_administration(administration_id: int, *, actor: User) -> Administration:
+    """Start the checked dose: an infusion only with its pump program recorded, never after the
+    bag's BUD (even one scanned before it), and only while the verified order and the checked
+    preparation are as they were signed."""
     check(actor, Action.ADMINISTER)
     administration = administration_for(actor, administration_id, lock=True)
     if administration.status != AdministrationStatus.VERIFIED:
         raise Conflict("This infusion has already started.", code="WRONG_STATE")
-    if administration.dispense.preparation.plan.get("rate_ml_h") and administration.pump_id is None:
-        raise Conflict("Program the pump (and have it checked) before starting.", code="PUMP_NOT_PROGRAMMED")
-    administration.status, administration.started_at = AdministrationStatus.INFUSING, timezone.now()
+    order, preparation = administration.order, administration.dispense.preparation
+    if prescription.is_infused(order) and administration.pump_id is None:
+        raise BedsideRefusal(
+            "Program the pump (and have it checked against the prescribed rate) before starting.",
+            code="PUMP_NOT_PROGRAMMED",
+        )
+    now = timezone.now()
+    rules.check_bud_at_start(preparation.bud, now=now, clock=order.site.clock)
+    prescription.check_signatures(order, preparation)
+    administration.status, administration.started_at = AdministrationStatus.INFUSING, now
     administration.save(update_fields=["status", "started_at"])
-    advance_order(administration.order, OrderStatus.ADMINISTERING, actor=actor)
+    advance_order(order, OrderStatus.ADMINISTERING, actor=actor)
     record("administration:infusion:started", actor=actor, entity=administration, patient_id=administration.patient_id)
     return administration
 
@@ -439,9 +515,10 @@ def _running(administration: Administration) -> None:
         raise Conflict("The infusion is not running.", code="WRONG_STATE")
 
 
-@audited("administration:infusion:rate")
+@audited("administration:infusion:rate", keep=_keep_near_miss, keep_when=BedsideRefusal)
 def change_rate(administration_id: int, *, actor: User, rate_ml_h: Decimal, reason: str) -> RateChange:
-    """A titration step, a slow-down for a reaction, a pause (0 mL/h) or a resume."""
+    """A titration step, a slow-down for a reaction, a pause (0 mL/h) or a resume: each checked
+    against the prescription like the first program (±5 %; down to half the rate to slow down)."""
     check(actor, Action.ADMINISTER)
     administration = administration_for(actor, administration_id, lock=True)
     _running(administration)
@@ -450,6 +527,8 @@ def change_rate(administration_id: int, *, actor: User, rate_ml_h: Decimal, reas
     rate = Decimal(rate_ml_h)
     if rate < 0 or rate > 2000:
         raise InvalidInput(f"{rate} mL/h is not a rate a pump runs at.", code="INVALID_INPUT")
+    current = None if administration.status == AdministrationStatus.PAUSED else administration.rate_ml_h
+    rules.check_rate_change(rate, prescription.required_rate(administration.dispense.preparation), current_ml_h=current)
     change = RateChange.objects.create(
         administration=administration, rate_ml_h=rate, reason=reason, by=actor, at=timezone.now()
     )

@@ -15,7 +15,7 @@ from django.utils import timezone
 from openinfusion.accounts.access import requires, signed_in
 from openinfusion.accounts.models import Site
 from openinfusion.accounts.permissions import Action
-from openinfusion.administration import board, education, services
+from openinfusion.administration import board, education, prescription, services
 from openinfusion.administration.models import OPEN_DISPENSE, Dispense, Pump
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import DomainError, InvalidInput
@@ -100,18 +100,34 @@ def custody(request: HttpRequest, dispense_id: int, step: str) -> HttpResponse:
     return _done(request, actions[step], f"Recorded: {step}.", target)
 
 
+def _chosen_order(request: HttpRequest) -> int | None:
+    """The dose the nurse picked on the chair board (``?order=``, kept in the form as ``order``)."""
+    text = (request.POST.get("order") or request.GET.get("order") or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _bedside_context(request: HttpRequest, order_id: int | None) -> dict[str, Any]:
+    """The dose chosen (its board row), or the doses waiting at the bedside to choose from."""
+    waiting = [r for r in board.chair_board(signed_in(request)) if r.dispense is not None and r.stage == "dispensed"]
+    chosen = next((r for r in waiting if r.order.pk == order_id), None)
+    return {"chosen": chosen, "order_id": order_id, "waiting": waiting}
+
+
 @requires(Action.ADMINISTER, methods=("GET", "POST"))
 def bedside(request: HttpRequest) -> HttpResponse:
-    """Two scans: the wristband, then the bag's label."""
+    """The dose to give, chosen on the chair board, then two scans: the wristband and the bag's label."""
+    order_id = _chosen_order(request)
     if request.method == "POST":
         try:
             administration = services.bedside_verify(
                 actor=signed_in(request),
                 wristband=request.POST.get("wristband", ""),
                 label=request.POST.get("label", ""),
+                order_id=order_id,
             )
         except DomainError as error:
-            return render(request, "administration/bedside.html", {"error": error}, status=error.status)
+            context = {**_bedside_context(request, order_id), "error": error}
+            return render(request, "administration/bedside.html", context, status=error.status)
         if administration.reopened:
             messages.success(
                 request, f"Scanned before: back to this dose's record ({administration.get_status_display()})."
@@ -119,7 +135,7 @@ def bedside(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Five rights checked: right patient, drug, dose, route and time.")
         return redirect("administration:infusion", administration_id=administration.pk)
-    return render(request, "administration/bedside.html", {})
+    return render(request, "administration/bedside.html", _bedside_context(request, order_id))
 
 
 @requires(Action.ADMINISTER, methods=("GET", "POST"))
@@ -183,6 +199,8 @@ def infusion(request: HttpRequest, administration_id: int) -> HttpResponse:
     administration = services.administration_for(me, administration_id)
     context = {
         "a": administration,
+        "warnings": prescription.warnings_for(administration, now=timezone.now()),
+        "prescribed": prescription.prescribed_rate(administration.dispense.preparation),
         "plan": administration.dispense.preparation.plan,
         "pumps": Pump.objects.filter(active=True, site__in=me.site_ids()),
         "skills": education.SKILLS,

@@ -97,12 +97,15 @@ def dispense(preparation, actor, destination: str = "chair", place: str = "Chair
 
 
 def at_bedside(preparation, nurse, technician):
-    """Dispensed to a chair and checked by the nurse's two scans: an Administration."""
+    """Dispensed to a chair and checked by the nurse's two scans, the dose chosen on the board: an
+    Administration."""
     from openinfusion.administration import services
 
     dispense(preparation, technician)
     patient = preparation.order.patient
-    return services.bedside_verify(actor=nurse, wristband=patient.mrn, label=preparation.barcode)
+    return services.bedside_verify(
+        actor=nurse, wristband=patient.mrn, label=preparation.barcode, order_id=preparation.order_id
+    )
 
 
 def program(administration, nurse, pump, *, rate: Decimal | None = None, volume: Decimal | None = None):

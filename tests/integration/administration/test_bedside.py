@@ -106,21 +106,22 @@ def test_a_bedside_mismatch_is_a_hard_stop_kept_as_a_near_miss(
     client = client_for(nurse)  # signing in is audited too
     before, misses = state(), NearMiss.objects.count()
 
-    response = post(client, f"{BASE}/administrations", {"wristband": wristband, "label": label})
+    scan = {"wristband": wristband, "label": label, "order_id": preparation.order_id}
+    response = post(client, f"{BASE}/administrations", scan)
     assert response.status_code == 409, response.content
     assert response.json()["code"] == code
     assert state() == before
     miss = NearMiss.objects.order_by("-pk").first()
     assert NearMiss.objects.count() == misses + 1 and miss is not None
     assert (miss.code, miss.by, miss.site_id) == (code, nurse, preparation.site_id)
-    assert miss.scanned == {"wristband": wristband, "label": label}
+    assert miss.scanned == {"wristband": wristband, "label": label, "order_id": str(preparation.order_id)}
     assert refused_events(ACTION)[-1].startswith(code)
 
 
 def test_the_wrong_patient_message_names_the_patient_the_dose_is_for(checked, nurse, technician):
     dispense(checked, technician)
     with pytest.raises(DomainError) as error:
-        services.bedside_verify(actor=nurse, wristband="MRN-9999", label=checked.barcode)
+        services.bedside_verify(actor=nurse, wristband="MRN-9999", label=checked.barcode, order_id=checked.order_id)
     assert error.value.code == "WRONG_PATIENT" and "HUGHES, Grace (MRN-2001)" in error.value.message
     assert not Administration.objects.exists()
 
@@ -129,7 +130,9 @@ def test_the_wrong_patient_message_names_the_patient_the_dose_is_for(checked, nu
 def test_the_right_patient_and_bag_pass(checked, nurse, technician, client_for, wristband):
     dispense(checked, technician)
     response = post(
-        client_for(nurse), f"{BASE}/administrations", {"wristband": wristband, "label": f" {checked.barcode} "}
+        client_for(nurse),
+        f"{BASE}/administrations",
+        {"wristband": wristband, "label": f" {checked.barcode} ", "order_id": checked.order_id},
     )
     assert response.status_code == 201, response.content
     body = response.json()
@@ -149,7 +152,12 @@ def test_the_right_patient_and_bag_pass(checked, nurse, technician, client_for, 
 def test_a_received_dose_passes_too(checked, nurse, technician):
     sent = dispense(checked, technician, "ward", "4 West bed 7")
     services.receive_dispense(sent.pk, actor=nurse, temperature_c=Decimal("4"))
-    assert services.bedside_verify(actor=nurse, wristband="MRN-2001", label=checked.barcode).status == "verified"
+    assert (
+        services.bedside_verify(
+            actor=nurse, wristband="MRN-2001", label=checked.barcode, order_id=checked.order_id
+        ).status
+        == "verified"
+    )
 
 
 def test_a_redispensed_dose_is_checked_on_its_new_dispense(checked_room_temperature, nurse, technician):
@@ -157,18 +165,24 @@ def test_a_redispensed_dose_is_checked_on_its_new_dispense(checked_room_temperat
     first = dispense(preparation, technician)
     services.return_preparation(first.pk, actor=nurse, reason="chair moved")
     second = dispense(preparation, technician, "chair", "Chair 09")
-    administration = services.bedside_verify(actor=nurse, wristband="MRN-2001", label=preparation.barcode)
+    administration = services.bedside_verify(
+        actor=nurse, wristband="MRN-2001", label=preparation.barcode, order_id=preparation.order_id
+    )
     assert administration.dispense_id == second.pk
 
 
 def test_a_technician_cannot_do_the_bedside_check(checked, technician, client_for):
     dispense(checked, technician)
     response = post(
-        client_for(technician), f"{BASE}/administrations", {"wristband": "MRN-2001", "label": checked.barcode}
+        client_for(technician),
+        f"{BASE}/administrations",
+        {"wristband": "MRN-2001", "label": checked.barcode, "order_id": checked.order_id},
     )
     assert response.status_code == 403
     with pytest.raises(DomainError) as error:
-        services.bedside_verify(actor=technician, wristband="MRN-2001", label=checked.barcode)
+        services.bedside_verify(
+            actor=technician, wristband="MRN-2001", label=checked.barcode, order_id=checked.order_id
+        )
     assert error.value.status == 403
     assert not Administration.objects.exists() and not NearMiss.objects.exists()
 
@@ -177,7 +191,9 @@ def test_a_nurse_at_another_site_cannot_give_the_dose(checked, technician, make_
     dispense(checked, technician)
     south_nurse = make_user("south-nurse", "nurse", sites=("south",))
     response = post(
-        client_for(south_nurse), f"{BASE}/administrations", {"wristband": "MRN-2001", "label": checked.barcode}
+        client_for(south_nurse),
+        f"{BASE}/administrations",
+        {"wristband": "MRN-2001", "label": checked.barcode, "order_id": checked.order_id},
     )
     assert response.status_code == 409 and response.json()["code"] == "WRONG_PREPARATION"
     assert not Administration.objects.exists()
@@ -188,12 +204,18 @@ def test_scanning_again_after_leaving_the_page_reopens_the_same_record(checked, 
     infusion record (checked again), not ALREADY_ADMINISTERED; once started, a scan leads back to it."""
     first = at_bedside(checked, nurse, technician)
     client = client_for(nurse)
-    again = post(client, f"{BASE}/administrations", {"wristband": "MRN-2001", "label": checked.barcode})
+    again = post(
+        client,
+        f"{BASE}/administrations",
+        {"wristband": "MRN-2001", "label": checked.barcode, "order_id": checked.order_id},
+    )
     assert again.status_code == 200, again.content
     assert again.json()["id"] == first.pk and Administration.objects.count() == 1
     program(first, nurse, pump)
     services.start_administration(first.pk, actor=nurse)
-    running = services.bedside_verify(actor=nurse, wristband="MRN-2001", label=checked.barcode)
+    running = services.bedside_verify(
+        actor=nurse, wristband="MRN-2001", label=checked.barcode, order_id=checked.order_id
+    )
     assert (running.pk, running.status) == (first.pk, "infusing")
     assert AuditEvent.objects.filter(action="administration:bedside:reopened").count() == 2
     assert not NearMiss.objects.exists()
@@ -202,5 +224,5 @@ def test_scanning_again_after_leaving_the_page_reopens_the_same_record(checked, 
 def test_a_rescan_still_refuses_the_wrong_patient(checked, nurse, technician):
     at_bedside(checked, nurse, technician)
     with pytest.raises(DomainError) as refused:
-        services.bedside_verify(actor=nurse, wristband="MRN-9999", label=checked.barcode)
+        services.bedside_verify(actor=nurse, wristband="MRN-9999", label=checked.barcode, order_id=checked.order_id)
     assert refused.value.code == "WRONG_PATIENT"

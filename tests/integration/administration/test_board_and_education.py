@@ -86,7 +86,8 @@ def test_the_chair_board_follows_each_dose_along_its_path(
     for record in (running, finished):  # every dose under way or given links to its infusion record
         assert f'href="/administration/infusions/{record.pk}/"' in screen
     sent_row = screen[screen.index(f'data-order="{sent.order_id}"') :].split("</tr>")[0]
-    assert 'href="/administration/bedside/"' in sent_row  # dispensed, not yet scanned: the bedside scan
+    # dispensed, not yet scanned: the bedside scan of this dose
+    assert f'href="/administration/bedside/?order={sent.order_id}"' in sent_row
     dispensed = sent.dispenses.get()
     assert f'action="/administration/dispenses/{dispensed.pk}/receive"' in sent_row  # the nurse signs for it here
     body = {"board": "1"} | ({"temperature_c": "5"} if dispensed.cold_chain else {})

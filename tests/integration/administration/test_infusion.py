@@ -105,7 +105,11 @@ def test_a_pump_programmed_off_the_prescription_is_refused_then_programmed_right
 def test_a_whole_infusion_with_a_reaction_and_a_slower_rate(checked, nurse, technician, pump, client_for, clock):
     dispense(checked, technician)
     client = client_for(nurse)
-    verified = post(client, f"{BASE}/administrations", {"wristband": "MRN-2001", "label": checked.barcode})
+    verified = post(
+        client,
+        f"{BASE}/administrations",
+        {"wristband": "MRN-2001", "label": checked.barcode, "order_id": checked.order_id},
+    )
     assert verified.status_code == 201, verified.content
     at = f"{BASE}/administrations/{verified.json()['id']}"
     rate, volume = checked.plan["rate_ml_h"], checked.plan["final_volume_ml"]
@@ -173,7 +177,11 @@ def test_a_whole_infusion_with_a_reaction_and_a_slower_rate(checked, nurse, tech
     assert post(client, f"{at}/vitals", GOOD_VITALS).json()["code"] == "WRONG_STATE"
     assert post(client, f"{at}/rate", {"rate_ml_h": "10", "reason": "again"}).json()["code"] == "WRONG_STATE"
     assert post(client, f"{at}/end", {"volume_infused_ml": "1"}).json()["code"] == "WRONG_STATE"
-    again = post(client, f"{BASE}/administrations", {"wristband": "MRN-2001", "label": checked.barcode})
+    again = post(
+        client,
+        f"{BASE}/administrations",
+        {"wristband": "MRN-2001", "label": checked.barcode, "order_id": checked.order_id},
+    )
     assert again.status_code == 409 and again.json()["code"] == "ALREADY_ADMINISTERED"
     for action in (
         "administration:infusion:started",
