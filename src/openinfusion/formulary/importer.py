@@ -68,6 +68,7 @@ class DrugRow(_Row):
     routes_forbidden: list[str] = []
     dose_basis: DoseBasis = DoseBasis.FLAT
     usual_dose: Range | None = None
+    alternate_usual_doses: list[Range] = []
     max_single_dose: Amount | None = None
     lifetime_limit: Amount | None = None
     rounding_threshold_pct: Decimal | None = Field(default=None, ge=0, le=25)
@@ -213,6 +214,11 @@ def _drug_fields(row: DrugRow) -> dict[str, Any]:
         "usual_dose_min": dose.min,
         "usual_dose_max": dose.max,
         "usual_dose_unit": dose.unit,
+        "alternate_usual_doses": [
+            {"min": str(r.min), "max": str(r.max), "unit": r.unit}
+            for r in row.alternate_usual_doses
+            if r.min is not None and r.max is not None
+        ],
         "max_single_dose": row.max_single_dose.value if row.max_single_dose else None,
         "max_single_dose_unit": row.max_single_dose.unit if row.max_single_dose else "",
         "lifetime_limit": row.lifetime_limit.value if row.lifetime_limit else None,

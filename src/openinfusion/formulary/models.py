@@ -55,6 +55,9 @@ class Drug(models.Model):
     usual_dose_min = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     usual_dose_max = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     usual_dose_unit = models.CharField(max_length=20, blank=True)
+    alternate_usual_doses = models.JSONField(
+        default=list, blank=True, help_text="[{min, max, unit}] the usual range in another basis (rituximab 1000 mg)"
+    )
     max_single_dose = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     max_single_dose_unit = models.CharField(max_length=20, blank=True)
     lifetime_limit = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)

@@ -63,6 +63,10 @@ def drug_facts(drug: Drug) -> rules.DrugFacts:
         vial_sizes=vials,
         dose_basis=drug.dose_basis,
         usual_dose=_usual_dose(drug),
+        alternate_usual_doses=tuple(
+            (Quantity(Decimal(r["min"]), r["unit"]), Quantity(Decimal(r["max"]), r["unit"]))
+            for r in drug.alternate_usual_doses
+        ),
         standard_minutes=drug.infusion_minutes_min,
         category=drug.category,
     )

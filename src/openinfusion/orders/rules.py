@@ -114,6 +114,8 @@ class DrugFacts:
     """The formulary's basis: flat, mg/m2, mg/kg, units/kg or AUC (empty: not given)."""
     usual_dose: tuple[Quantity, Quantity] | None = None
     """The usual range per dose, in the unit of its basis (85–130 mg/m², 8–16 mg)."""
+    alternate_usual_doses: tuple[tuple[Quantity, Quantity], ...] = ()
+    """The usual range in another basis (rituximab 375 mg/m² in lymphoma, 1000 mg flat in RA)."""
     standard_minutes: int | None = None
     """The formulary's usual infusion time (the shortest), used when the order gives none."""
     category: str = ""
@@ -439,16 +441,44 @@ def _per_basis(facts: OrderFacts, calc: Calculation, unit: str) -> Decimal | Non
         return None
 
 
+def _written_per_basis(facts: OrderFacts, unit: str) -> Decimal | None:
+    """The basis as written, in the unit of a usual range of the same kind (45 mg/kg against 15 mg/kg)."""
+    basis = facts.basis
+    if basis is None or dosing.basis_kind(basis.unit) is not dosing.basis_kind(unit):
+        return None
+    try:
+        return magnitude(basis, unit, what="basis")
+    except DomainError:
+        return None
+
+
+def _above_usual(facts: OrderFacts, calc: Calculation) -> tuple[Decimal, Decimal, Quantity, Quantity] | None:
+    """(value, ratio, low, high) of the order against its drug's usual ranges, or None if within them.
+
+    The basis as written must lie within a usual range of its own kind (45 mg/kg of an iron given at
+    15 mg/kg is a slip even when the 1000 mg cap saves this patient, not a lighter one), and the dose
+    it gives within one of the ranges (rituximab 1000 mg flat in RA, 375 mg/m² in lymphoma): the worse
+    of the two counts."""
+    ranges = [r for r in (facts.drug.usual_dose, *facts.drug.alternate_usual_doses) if r is not None]
+
+    def closest(values: list[tuple[Decimal | None, Quantity, Quantity]]) -> tuple[Decimal, Decimal, Quantity, Quantity]:
+        found = [(v, v / high.value, low, high) for v, low, high in values if v is not None and high.value > 0]
+        return min(found, key=lambda r: r[1]) if found else (Decimal(0), Decimal(0), *ranges[0])
+
+    written = closest([(_written_per_basis(facts, high.unit), low, high) for low, high in ranges])
+    given = closest([(_per_basis(facts, calc, high.unit), low, high) for low, high in ranges])
+    worse = max(written, given, key=lambda r: r[1])
+    return None if worse[1] <= 1 else worse
+
+
 def dose_above_usual(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
     """Above the drug's usual range is a warning; three times its top is a hard stop no reason lifts."""
-    usual = facts.drug.usual_dose
-    if usual is None or not _in_dosing_unit(facts):
+    if facts.drug.usual_dose is None or not _in_dosing_unit(facts):
         return
-    low, high = usual
-    value = _per_basis(facts, calc, high.unit)
-    if value is None or high.value <= 0 or value <= high.value:
+    above = _above_usual(facts, calc)
+    if above is None:
         return
-    ratio = value / high.value
+    value, ratio, low, high = above
     numbers = {"ordered": str(facts.dose), "per_basis": str(Quantity(value, high.unit)), "usual_max": str(high)}
     numbers["ratio"] = format_decimal(ratio, 2)
     if ratio >= USUAL_MAX_STOP_RATIO:

@@ -39,6 +39,7 @@ from openinfusion.orders.models import (
 )
 from openinfusion.paging import QUEUE_PAGE, Page, page_of
 from openinfusion.patients.models import MeasurementKind, Patient
+from openinfusion.patients.plausible_dates import ORDER_PLANNED_START, PLAN_START, refuse_implausible
 from openinfusion.patients.services import current_measurement, patient_for
 
 FIRST_DOSE_AT = dt.time(9, 0)
@@ -114,6 +115,7 @@ def create_treatment_plan(
     day's first dose is planned at ``first_dose_at`` on the site's clock, the rest one after another."""
     check(actor, Action.WRITE_ORDERS)
     patient = patient_for(actor, patient_id)
+    refuse_implausible(start_date, PLAN_START, now=timezone.now(), zone=patient.site.zone)
     regimen = Regimen.objects.filter(key=regimen_key).first()
     if regimen is None:
         raise NotFound(f"No regimen {regimen_key!r} in the library.", code="UNKNOWN_REGIMEN")
@@ -358,6 +360,8 @@ def proposed_order(
         raise NotFound(f"{drug_key!r} is not in the formulary.", code="UNKNOWN_DRUG")
     if diluent_key and diluent_key not in drugs:
         raise NotFound(f"Diluent {diluent_key!r} is not in the formulary.", code="UNKNOWN_DRUG")
+    now = timezone.now()
+    refuse_implausible(planned_start, ORDER_PLANNED_START, now=now, zone=patient.site.zone)
     amount = parse_dose(dose)
     order = Order(
         site=patient.site,
@@ -374,7 +378,7 @@ def proposed_order(
         indication_code=indication_code.strip().upper(),
         priority=priority,
         note=note,
-        created_at=timezone.now(),
+        created_at=now,
     )
     if "/" in amount.unit:
         order.basis_value, order.basis_unit = amount.value, amount.unit
@@ -530,6 +534,7 @@ def amend_order(
     if duration_minutes is not None:
         order.duration_minutes = _checked_minutes(duration_minutes)
     if planned_start is not None:
+        refuse_implausible(planned_start, ORDER_PLANNED_START, now=timezone.now(), zone=order.site.zone)
         order.planned_start = planned_start
     save_versioned(
         order,

@@ -256,3 +256,23 @@ def test_the_order_screen_offers_the_exception_to_the_prescriber_only(patient, p
     )
     assert done.status_code == 302
     assert f'id="allergy-exception-{allergy.pk}"' in client.get(f"/orders/{order.pk}/").content.decode()
+
+
+# --- dates that cannot be right ----------------------------------------------------------------------
+
+
+def test_a_plan_starting_in_1999_or_an_order_a_year_and_a_half_ahead_is_refused(patient, prescriber, client_for):
+    with pytest.raises(InvalidInput) as refused:
+        start_plan(prescriber, patient, cycles=1, start=dt.date(1999, 5, 4))
+    assert refused.value.code == "TOO_FAR_BACK"
+    far = timezone.now() + dt.timedelta(days=550)
+    response = post(
+        client_for(prescriber), "/api/v1/orders", order_body(patient, "ondansetron", "8 mg") | {"planned_start": far}
+    )
+    assert response.status_code == 422 and response.json()["code"] in ("FUTURE_DATE", "FUTURE_TIME")
+    naive = (timezone.now() + dt.timedelta(hours=2)).replace(tzinfo=None).isoformat(timespec="minutes")
+    response = post(
+        client_for(prescriber), "/api/v1/orders", order_body(patient, "ondansetron", "8 mg") | {"planned_start": naive}
+    )
+    assert response.status_code == 422 and response.json()["code"] == "TIME_WITHOUT_ZONE"
+    assert not Order.objects.filter(patient=patient).exists()

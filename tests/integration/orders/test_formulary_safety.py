@@ -62,21 +62,36 @@ def should_stop(drug: Drug, value: Decimal, unit: str, library_bases: set[str]) 
             return f"{unit} is not how {drug.key} is dosed ({dosed_in})"
     if "/" in unit and kind(unit) not in {kind(b if b != "flat" else "mg") for b in library_bases}:
         return f"basis {unit} is not one of {sorted(library_bases)}"
-    usual_unit = AUC_UNIT if drug.usual_dose_unit == "AUC" else drug.usual_dose_unit
-    if drug.usual_dose_max and usual_unit and same_kind(amount_unit(unit), amount_unit(usual_unit)):
-        if kind(usual_unit) == kind(unit):
-            per_basis = value * conversion_factor(amount_unit(unit), amount_unit(usual_unit))
-        elif kind(usual_unit) in ("bsa", "weight") and kind(unit) in ("flat", "bsa", "weight"):
-            amount = value * (PER[split_unit(unit)[1][0]] if "/" in unit else 1)
-            per_basis = amount * conversion_factor(amount_unit(unit), amount_unit(usual_unit))
-            per_basis /= PER[split_unit(usual_unit)[1][0]]
-        elif kind(usual_unit) == "flat" and kind(unit) in ("bsa", "weight"):
-            per_basis = value * PER[split_unit(unit)[1][0]] * conversion_factor(amount_unit(unit), usual_unit)
-        else:
-            return ""
-        if per_basis >= 3 * drug.usual_dose_max:
-            return f"{per_basis} is 3 × the usual max {drug.usual_dose_max} {usual_unit}"
+    ranges = [(drug.usual_dose_max, drug.usual_dose_unit)] + [
+        (Decimal(r["max"]), r["unit"]) for r in drug.alternate_usual_doses
+    ]
+    ranges = [(top, AUC_UNIT if usual == "AUC" else usual) for top, usual in ranges if top and usual]
+    as_written = [
+        value * conversion_factor(amount_unit(unit), amount_unit(usual)) / top
+        for top, usual in ranges
+        if "/" in unit and kind(usual) == kind(unit) and same_kind(amount_unit(unit), amount_unit(usual))
+    ]
+    as_given = [r for r in (_ratio(value, unit, top, usual) for top, usual in ranges) if r is not None]
+    if as_written and min(as_written) >= 3:
+        return f"{value} {unit} is 3 × the top of the usual {unit.split('/')[-1]} range of {drug.key} or more"
+    if as_given and min(as_given) >= 3:
+        return f"{value} {unit} gives 3 × the top of every usual range of {drug.key} or more"
     return ""
+
+
+def _ratio(value: Decimal, unit: str, top: Decimal, usual: str) -> Decimal | None:
+    """The order (as written, and as the dose it gives this patient) against the top of one usual range."""
+    usual = AUC_UNIT if usual == "AUC" else usual
+    if not same_kind(amount_unit(unit), amount_unit(usual)):
+        return None
+    factor = conversion_factor(amount_unit(unit), amount_unit(usual))
+    if kind(usual) == kind(unit):
+        return value * factor / top
+    if kind(unit) == "auc" or kind(usual) == "auc":
+        return None
+    amount = value * factor * (PER[split_unit(unit)[1][0]] if "/" in unit else 1)
+    per = PER[split_unit(usual)[1][0]] if "/" in usual else Decimal(1)
+    return amount / per / top
 
 
 @pytest.fixture
