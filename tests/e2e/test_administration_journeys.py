@@ -1,6 +1,7 @@
-"""Administration journey (issue 7): at the chair the nurse scans a wrong wristband (refused), then
-the right one and the bag, programs the pump, records vitals and a grade 2 reaction with a rate
-change, ends the infusion; the chair board shows it done; the education leaflet opens as a PDF."""
+"""Administration journey (issues 7 and 14): at the chair the nurse chooses the dose being given,
+scans a wrong wristband (refused), then the right one and the bag, programs the pump, records
+vitals and a grade 2 reaction with a rate change, ends the infusion; the chair board shows it done;
+the education leaflet opens as a PDF."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def test_a_nurse_gives_a_dose_at_the_chair_from_scan_to_end(page, app_shell):
     someone_else = page.locator(f"#chair-board tr[data-mrn]:not([data-mrn='{mrn}'])").first.get_attribute("data-mrn")
 
     page.locator("nav.subnav").get_by_role("link", name="Bedside scan").click()
+    # the bedside asks which dose is being given before any scan (issue 14)
+    page.locator(f"#choose-dose tr[data-order='{order_id}']").get_by_role("link", name="Give this dose").click()
+    expect(page.locator("#chosen-dose")).to_have_attribute("data-order", order_id)
     wristband = page.get_by_label("1. Scan the patient's wristband")
     expect(wristband).to_be_focused()
     wristband.fill(someone_else)

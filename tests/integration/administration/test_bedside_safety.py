@@ -12,7 +12,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.integration.administration.conftest import at_bedside, dispense, post, program, refused_events
+from django.utils import timezone
+from tests.integration.administration.conftest import (
+    DOXORUBICIN,
+    SOON,
+    approve,
+    at_bedside,
+    dispense,
+    post,
+    program,
+    refused_events,
+)
+from tests.integration.compounding.conftest import PASSWORD
 
 from openinfusion.administration import services
 from openinfusion.administration.models import Administration, Dispense, NearMiss, RateChange
@@ -20,6 +31,7 @@ from openinfusion.audit.models import AuditEvent
 from openinfusion.compounding.models import Preparation, StepRecord
 from openinfusion.errors import DomainError
 from openinfusion.formulary.models import Drug
+from openinfusion.orders import services as orders
 from openinfusion.orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -438,3 +450,27 @@ def test_the_api_and_the_screen_refuse_a_dose_changed_after_its_signature(
     page = client.post(f"/administration/bedside/?order={checked.order_id}", {**scan, "order": checked.order_id})
     assert page.status_code == 409 and f'data-code="{code}"' in page.content.decode()
     assert not Administration.objects.exists() and NearMiss.objects.count() == 2
+
+
+def test_an_iv_push_dose_has_no_pump_program_to_wait_for(
+    patient, prescriber, pharmacist, technician, nurse, receive, hazardous_room, stocked
+):
+    """Only an infusion (route IV) waits for its pump program; a dose pushed by syringe starts as it is."""
+    for n, ndc in enumerate(DOXORUBICIN):
+        receive(ndc, f"DX-PUSH-{n}", hazardous_room, quantity=4)
+    order = orders.create_order(
+        patient.pk,
+        actor=prescriber,
+        drug_key="doxorubicin",
+        dose="60 mg/m2",
+        route="IV push",
+        planned_start=timezone.now() + SOON,
+        indication_code="C18.7",
+        send=True,
+    )
+    warnings = {f.code.value: "accepted for the test" for f in orders.review(order).warnings}
+    verified = orders.verify_order(
+        order.pk, actor=pharmacist, expected_version=order.version, password=PASSWORD, overrides=warnings
+    )
+    administration = at_bedside(approve(verified, technician, pharmacist), nurse, technician)
+    assert services.start_administration(administration.pk, actor=nurse).status == "infusing"
