@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from openinfusion.accounts.signatures import signature_matches
 from openinfusion.administration import rules
 from openinfusion.administration.models import Administration
 from openinfusion.chairs.services import visit_start
+from openinfusion.compounding.integrity import require_signatures_match
 from openinfusion.compounding.models import Preparation
-from openinfusion.compounding.services import record_content
+from openinfusion.errors import DomainError
 from openinfusion.orders.models import Order
-from openinfusion.orders.services import signed_content
+from openinfusion.orders.rules import INFUSED_ROUTES
 
 
 def bag_volume_ml(preparation: Preparation) -> Decimal:
@@ -45,23 +45,16 @@ def required_rate(preparation: Preparation) -> rules.PrescribedRate:
 
 def is_infused(order: Order) -> bool:
     """Given through a pump (an IV infusion), not pushed or injected."""
-    return order.route in rules.INFUSED_ROUTES
+    return order.route in INFUSED_ROUTES
 
 
-def check_signatures(order: Order, preparation: Preparation) -> None:
-    """Refuse a dose whose verified order or checked preparation changed after it was signed."""
-    if order.verification is None or not signature_matches(order.verification, signed_content(order)):
-        raise rules.BedsideRefusal(
-            f"Order #{order.pk} is not as the pharmacist verified and signed it (it changed after verification): "
-            "do not give this dose; call the pharmacy to verify the order again.",
-            code="ORDER_SIGNATURE_MISMATCH",
-        )
-    if preparation.final_check is None or not signature_matches(preparation.final_check, record_content(preparation)):
-        raise rules.BedsideRefusal(
-            f"The record of {preparation.barcode} is not as the pharmacist checked and signed it (it changed after "
-            "the final check): do not give this dose; call the pharmacy.",
-            code="CHECK_SIGNATURE_MISMATCH",
-        )
+def check_signatures(preparation: Preparation) -> None:
+    """Refuse a dose whose verified order or checked preparation changed after it was signed (the
+    same check as at label release, ``compounding.integrity``), kept as a bedside near miss."""
+    try:
+        require_signatures_match(preparation)
+    except DomainError as error:
+        raise rules.BedsideRefusal(error.message, code=error.code, details=error.details) from error
 
 
 def planned_minutes(administration: Administration) -> int | None:

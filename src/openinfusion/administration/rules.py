@@ -23,8 +23,6 @@ PUMP_TOLERANCE_PCT: Final = Decimal(5)
 """A pump program, and every later rate, may differ from the prescribed rate by ±5 %."""
 SLOWEST_SHARE: Final = Decimal("0.5")
 """A slow-down (for a reaction, a sore vein) goes down to half the slowest prescribed rate (−5 %)."""
-INFUSED_ROUTES: Final = frozenset({"IV"})
-"""Routes given through a pump: an IV push, SC or IM dose has no pump program."""
 
 
 class BedsideRefusal(DomainError):

@@ -404,7 +404,7 @@ def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | N
         raise BedsideRefusal(
             "The order changed after this dose was made: do not give it; call the pharmacy.", code="WRONG_PREPARATION"
         )
-    prescription.check_signatures(order, preparation)
+    prescription.check_signatures(preparation)
     if opened is not None:
         return _reopened(opened, actor, now)  # checked again (BUD, time), not yet started: carry on
     administration = Administration.objects.create(
@@ -502,7 +502,7 @@ def start_administration(administration_id: int, *, actor: User) -> Administrati
         )
     now = timezone.now()
     rules.check_bud_at_start(preparation.bud, now=now, clock=order.site.clock)
-    prescription.check_signatures(order, preparation)
+    prescription.check_signatures(preparation)
     administration.status, administration.started_at = AdministrationStatus.INFUSING, now
     administration.save(update_fields=["status", "started_at"])
     advance_order(order, OrderStatus.ADMINISTERING, actor=actor)

@@ -608,10 +608,6 @@ def expire_open_vials(*, actor: User | None, now: dt.datetime | None = None) -> 
 # --- final check ----------------------------------------------------------------------------------
 
 
-record_content = signed_content
-"""The earlier name of ``signed_content`` (the bedside's check imports it); new code uses ``signed_content``."""
-
-
 @audited("compounding:preparation:final_check")
 def final_check(
     preparation_id: int,

@@ -32,8 +32,9 @@ DUPLICATE_WINDOW: Final = dt.timedelta(hours=12)
 USUAL_MAX_STOP_RATIO: Final = Decimal(3)
 """A dose three times the top of the drug's usual range is a slip (a 10× error always lands here):
 hard stop. Between the top of the range and three times it, a warning asks for the reason."""
-INFUSED_ROUTES: Final = frozenset({"IV", "IV infusion", "SC infusion"})
-"""Routes given through a pump, which need a rate (a duration) to be programmed and checked."""
+INFUSED_ROUTES: Final = frozenset({"IV"})
+"""Routes given through a pump, which need a rate (a duration) to be programmed and checked (not IV push,
+SC or IM). The bedside uses the same set."""
 
 
 class Severity(StrEnum):

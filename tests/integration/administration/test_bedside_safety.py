@@ -423,7 +423,7 @@ def test_a_dose_changed_after_its_signature_is_refused_at_the_scan(checked, nurs
         ),
         "administration:bedside:verify",
     )
-    assert "call the pharmacy" in error.message
+    assert "do not label or give this dose" in error.message.lower() and "pharmacist" in error.message
     assert not Administration.objects.exists()
 
 
