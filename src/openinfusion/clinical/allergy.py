@@ -68,9 +68,6 @@ class Table:
         text = _normal(substance)
         return tuple(g for g in self.groups if any(_mentions(text, w) for w in (*g.names, *g.drugs, g.key)))
 
-    def group(self, key: str) -> Group | None:
-        return next((g for g in self.groups if g.key == key), None)
-
 
 @dataclass(frozen=True)
 class Allergy:

@@ -339,8 +339,9 @@ def parse_dose(text: str) -> Quantity:
 
     What a chart reading tolerates with a note, a medication order refuses (ISMP List of
     Error-Prone Abbreviations, Symbols and Dose Designations, 2021): "ug"/"µg" (write mcg), a naked
-    decimal (".5 mg": write 0.5 mg), a trailing zero ("5.0 mg": write 5 mg); and a dose of zero or
-    a concentration ("400 mg/250 mL") is not a dose."""
+    decimal (".5 mg": write 0.5 mg), a trailing zero ("5.0 mg": write 5 mg); and a dose of zero, a
+    concentration ("400 mg/250 mL") or a rate ("10 mg/h", "100 mg/m2/day": the time is the infusion
+    time's field) is not a dose."""
     parsed = parse_quantity_with_notes(text)
     typed = text.strip()
     if parsed.notes:
@@ -354,6 +355,12 @@ def parse_dose(text: str) -> Quantity:
     dose = parsed.quantity
     if dose.value == 0:
         raise InvalidInput(f"“{typed}” is a dose of zero. Write the dose to give.", code="INVALID_DOSE")
+    if any(unit in _TIMES for unit in split_unit(dose.unit)[1]):
+        raise InvalidInput(
+            f"“{typed}” is a rate, not a dose. Write the dose for one administration (for example "
+            "2400 mg/m2) and give the time in the infusion time field.",
+            code="INVALID_DOSE",
+        )
     volumes = ("mL", "L", "dL")
     if dose.unit != "mg.min/mL" and any(unit in volumes for unit in split_unit(dose.unit)[1]):
         raise InvalidInput(

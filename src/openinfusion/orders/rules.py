@@ -124,10 +124,7 @@ class DrugFacts:
     @property
     def dosed_in(self) -> str:
         """The unit the drug's amount is measured in (mg for 85 mg/m², mEq for potassium)."""
-        if self.usual_dose is None:
-            return ""
-        unit = self.usual_dose[0].unit
-        return "mg" if dosing.basis_kind(unit) is dosing.BasisKind.AUC else split_unit(unit)[0]
+        return "" if self.usual_dose is None else _amount_unit(self.usual_dose[0].unit)
 
 
 @dataclass(frozen=True)
@@ -229,6 +226,7 @@ def check(facts: OrderFacts) -> Review:
     calculation = _calculate(facts, findings)
     for rule in RULES:
         findings.extend(rule(facts, calculation))
+    findings.extend(rounding_available(facts, calculation, findings))
     return Review(calculation, tuple(findings))
 
 
@@ -472,9 +470,37 @@ def _above_usual(facts: OrderFacts, calc: Calculation) -> tuple[Decimal, Decimal
     return None if worse[1] <= 1 else worse
 
 
+def _unmeasured(facts: OrderFacts, calc: Calculation) -> str:
+    """What is missing to compare a dose with the drug's usual ranges ('' when one can be compared):
+    a flat 1500 mg of a drug dosed per m² cannot be judged without the patient's height."""
+    ranges = [r for r in (facts.drug.usual_dose, *facts.drug.alternate_usual_doses) if r is not None]
+    if any(_per_basis(facts, calc, high.unit) is not None for _, high in ranges):
+        return ""
+    kinds = {dosing.basis_kind(high.unit) for _, high in ranges}
+    if dosing.BasisKind.PER_BSA in kinds and (facts.height is None or facts.weight is None):
+        return (
+            "height and weight"
+            if facts.height is None and facts.weight is None
+            else ("height" if facts.height is None else "weight")
+        )
+    if dosing.BasisKind.PER_WEIGHT in kinds and facts.weight is None:
+        return "weight"
+    return ""
+
+
 def dose_above_usual(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
-    """Above the drug's usual range is a warning; three times its top is a hard stop no reason lifts."""
+    """Above the drug's usual range is a warning; three times its top is a hard stop no reason lifts.
+    A dose that cannot be compared for want of a measurement is a hard stop too."""
     if facts.drug.usual_dose is None or not _in_dosing_unit(facts):
+        return
+    if facts.basis is None and (missing := _unmeasured(facts, calc)):
+        yield Finding(
+            Code.MEASUREMENT_MISSING,
+            Severity.HARD_STOP,
+            f"{facts.drug.name} is dosed by body size, and no {missing} is recorded: {facts.dose} cannot be "
+            f"checked against its usual range. Record the {missing} first.",
+            {"ordered": str(facts.dose), "missing": missing},
+        )
         return
     above = _above_usual(facts, calc)
     if above is None:
@@ -487,8 +513,8 @@ def dose_above_usual(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
             Code.DOSE_ABOVE_USUAL,
             Severity.HARD_STOP,
             f"{facts.dose} is {Quantity(value, high.unit)}, {format_decimal(ratio, 1)} × the top of the usual "
-            f"range of {facts.drug.name} ({low.value}–{high}): a slip, not a choice. Return the order to the "
-            "prescriber.",
+            f"range of {facts.drug.name} ({format_decimal(low.value)}–{high}): a slip, not a choice. "
+            "Return the order to the prescriber.",
             numbers,
         )
     else:
@@ -914,15 +940,6 @@ def indication(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
         )
 
 
-def _deviation_stands(facts: OrderFacts, calc: Calculation) -> bool:
-    return any(f.code is Code.DOSE_DEVIATION or f.severity is Severity.HARD_STOP for f in _checks(facts, calc))
-
-
-def _checks(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
-    for rule in (invalid_dose, dose_unit, basis_mismatch, dose_against_calculation, dose_above_max, dose_above_usual):
-        yield from rule(facts, calc)
-
-
 def rounding_ceiling(facts: OrderFacts, calc: Calculation) -> Quantity | None:
     """The most a rounded dose may be: the single-dose cap, what is left under the lifetime limit, and
     the adjusted dose itself when it was capped, reduced or is renally dosed (round down only)."""
@@ -963,13 +980,14 @@ def _dose_for(amount: Quantity, facts: OrderFacts, calc: Calculation) -> Quantit
     return Quantity(amount.value * per, split_unit(amount.unit)[0]).to(facts.dose.unit)
 
 
-def rounding_available(facts: OrderFacts, calc: Calculation) -> Iterator[Finding]:
-    """Rounding to whole vials is offered on the ordered dose only when it stands (no deviation, no
-    hard stop), and never above a cap, a lifetime limit or an adjusted dose."""
+def rounding_available(facts: OrderFacts, calc: Calculation, found: list[Finding]) -> Iterator[Finding]:
+    """Rounding to whole vials is offered on the ordered dose only when it stands (no deviation and no
+    hard stop among the findings already made), and never above a cap, a lifetime limit or an
+    adjusted dose."""
     threshold = facts.drug.rounding_threshold_pct
     if threshold is None or not facts.drug.vial_sizes or calc.dose is None or facts.dose.value <= 0:
         return
-    if _deviation_stands(facts, calc):
+    if any(f.code is Code.DOSE_DEVIATION or f.severity is Severity.HARD_STOP for f in found):
         return
     try:
         ceiling = rounding_ceiling(facts, calc)
@@ -1008,5 +1026,5 @@ RULES: Final[tuple[Rule, ...]] = (
     concentration,
     indication,
     iron_deficit,
-    rounding_available,
 )
+"""Every rule but rounding, which is offered last, on what these found."""

@@ -84,9 +84,9 @@ def signed_content(order: Order) -> dict[str, Any]:
     return content
 
 
-def review(order: Order) -> rules.Review:
-    """Decision support for an order as it stands (saved or not); saves nothing."""
-    return rules.check(facts.order_facts(order))
+def review(order: Order, now: dt.datetime | None = None) -> rules.Review:
+    """Decision support for an order as it stands (saved or not) at ``now``; saves nothing."""
+    return rules.check(facts.order_facts(order, now))
 
 
 # --- plans ------------------------------------------------------------------------------------------
@@ -115,7 +115,8 @@ def create_treatment_plan(
     day's first dose is planned at ``first_dose_at`` on the site's clock, the rest one after another."""
     check(actor, Action.WRITE_ORDERS)
     patient = patient_for(actor, patient_id)
-    refuse_implausible(start_date, PLAN_START, now=timezone.now(), zone=patient.site.zone)
+    now = timezone.now()
+    refuse_implausible(start_date, PLAN_START, now=now, zone=patient.site.zone)
     regimen = Regimen.objects.filter(key=regimen_key).first()
     if regimen is None:
         raise NotFound(f"No regimen {regimen_key!r} in the library.", code="UNKNOWN_REGIMEN")
@@ -134,7 +135,7 @@ def create_treatment_plan(
         plan_height_cm=height.value if height else None,
         indication_code=indication_code.strip().upper(),
         prescriber=actor,
-        created_at=timezone.now(),
+        created_at=now,
     )
     drugs = {d.key: d for d in Drug.objects.all()}
     for cycle in range(1, cycles + 1):
@@ -142,9 +143,8 @@ def create_treatment_plan(
             date = start_date + dt.timedelta(days=(cycle - 1) * regimen.cycle_days + int(day["day"]) - 1)
             offset = 0
             for line in sorted(day["drugs"], key=lambda x: x["sequence"]):
-                order = _plan_order(
-                    plan, cycle, int(day["day"]), line, drugs, _site_start(date, patient.site, first_dose_at, offset)
-                )
+                start = _site_start(date, patient.site, first_dose_at, offset)
+                order = _plan_order(plan, cycle, int(day["day"]), line, drugs, start, now)
                 offset += int(line.get("duration_minutes") or 15)
                 order.save()
     record(
@@ -164,7 +164,13 @@ def create_treatment_plan(
 
 
 def _plan_order(
-    plan: TreatmentPlan, cycle: int, day: int, line: dict[str, Any], drugs: dict[str, Drug], start: dt.datetime
+    plan: TreatmentPlan,
+    cycle: int,
+    day: int,
+    line: dict[str, Any],
+    drugs: dict[str, Drug],
+    start: dt.datetime,
+    now: dt.datetime,
 ) -> Order:
     cap = line.get("max_dose") or {}
     order = Order(
@@ -191,21 +197,25 @@ def _plan_order(
         indication_code=plan.indication_code,
         status=OrderStatus.DRAFT,
         note=line.get("note", ""),
-        created_at=timezone.now(),
+        created_at=now,
     )
-    _apply_calculation(order)
+    _apply_calculation(order, now)
     return order
 
 
-def _apply_calculation(order: Order) -> None:
+def _apply_calculation(order: Order, now: dt.datetime | None = None) -> None:
     """Set the ordered dose to what the basis gives now, with every input kept beside it."""
     order.reduction_pct = _reduction_for(order)
-    calculation = rules.check(facts.order_facts(order)).calculation
+    result = rules.check(facts.order_facts(order, now))
+    calculation = result.calculation
     if calculation.dose is None:
+        measured = (rules.Code.MEASUREMENT_MISSING, rules.Code.IMPLAUSIBLE_MEASUREMENT, rules.Code.LAB_MISSING)
+        why = next((f for f in result.hard_stops if f.code in measured), None)
         raise InvalidInput(
-            f"The dose of {order.drug.display_name} ({order.basis_text}) needs a current height and weight "
-            "(and creatinine for AUC). Record them first.",
-            code="MEASUREMENT_MISSING",
+            f"The dose of {order.drug.display_name} ({order.basis_text}) cannot be calculated: "
+            + (why.message if why else "it needs a current height and weight (and creatinine for AUC).")
+            + " Record or correct them first.",
+            code=why.code.value if why else "MEASUREMENT_MISSING",
         )
     order.dose, order.dose_unit = calculation.dose.value, calculation.dose.unit
     order.calculated_dose = calculation.dose.value
@@ -369,7 +379,7 @@ def proposed_order(
         drug=drugs[drug_key],
         dose=amount.value,
         dose_unit=amount.unit,
-        route=route,
+        route=route.strip(),
         diluent=drugs.get(diluent_key or ""),
         volume_ml=_checked_volume(volume_ml),
         duration_minutes=_checked_minutes(duration_minutes),
@@ -382,7 +392,7 @@ def proposed_order(
     )
     if "/" in amount.unit:
         order.basis_value, order.basis_unit = amount.value, amount.unit
-        _apply_calculation(order)
+        _apply_calculation(order, now)
     return order
 
 
@@ -523,7 +533,7 @@ def amend_order(
         else:
             order.dose, order.dose_unit = amount.value, amount.unit
     if route:
-        order.route = route
+        order.route = route.strip()
     if diluent_key:
         diluent = Drug.objects.filter(key=diluent_key).first()
         if diluent is None:
@@ -581,9 +591,15 @@ def verify_order(
     """The pharmacist's clinical verification: no hard stop left, a reason for every warning, the
     prescriber is someone else, and an electronic signature bound to the order's content."""
     check(actor, Action.VERIFY_ORDERS)
+    now = timezone.now()
     order = order_for(actor, order_id, lock=True)
     if order.prescriber_id == actor.pk:
         raise NotAllowed("You wrote this order, so another pharmacist must verify it.", code="SAME_PERSON")
+    if order.allergy_exceptions.filter(by=actor).exists():
+        raise NotAllowed(
+            "You documented the allergy exception on this order, so another pharmacist must verify it.",
+            code="SAME_PERSON",
+        )
     if order.version != expected_version:
         raise _stale(order, expected_version)
     if order.status not in (OrderStatus.SUBMITTED, OrderStatus.ON_HOLD):
@@ -591,7 +607,7 @@ def verify_order(
             f"Order #{order.pk} is {order.get_status_display().lower()}; only a submitted or held order is verified.",
             code="WRONG_STATE",
         )
-    result = review(order)
+    result = review(order, now)
     if result.hard_stops:
         raise Conflict(
             "Cannot verify: "
@@ -620,7 +636,6 @@ def verify_order(
         content=signed_content(order),
         continuous_session=continuous_session,
     )
-    now = timezone.now()
     for finding in result.warnings:
         Override.objects.create(
             order=order,
@@ -673,8 +688,16 @@ def document_allergy_exception(
         )
     if AllergyException.objects.filter(order=order, allergy=allergy).exists():
         raise Conflict("An exception for this allergy is already documented on this order.", code="DUPLICATE")
+    now = timezone.now()
+    stops = [f for f in review(order, now).hard_stops if f.numbers.get("allergy_id") == str(allergy.pk)]
+    if not stops:
+        raise Conflict(
+            f"The allergy to {allergy.substance} does not stop this order, so no exception is needed; "
+            "the pharmacist reviews any warning it gives.",
+            code="NOT_NEEDED",
+        )
     exception = AllergyException.objects.create(
-        order=order, allergy=allergy, kind=kind, note=text[:2000], by=actor, at=timezone.now()
+        order=order, allergy=allergy, kind=kind, note=text[:2000], by=actor, at=now
     )
     record(
         "orders:allergy_exception:documented",

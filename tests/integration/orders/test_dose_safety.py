@@ -276,3 +276,49 @@ def test_a_plan_starting_in_1999_or_an_order_a_year_and_a_half_ahead_is_refused(
     )
     assert response.status_code == 422 and response.json()["code"] == "TIME_WITHOUT_ZONE"
     assert not Order.objects.filter(patient=patient).exists()
+
+
+def test_whoever_documented_the_exception_cannot_also_verify_the_order(
+    patient, prescriber, prescribing_pharmacist, pharmacist
+):
+    """Separation of duties: the exception lifts a hard stop, so its author is not the independent check."""
+    allergy = record_allergy(patient.pk, actor=prescriber, substance="penicillin", severity="anaphylaxis")
+    order = write(patient, prescriber, "piperacillin-tazobactam", "4.5 g", duration_minutes=30)
+    services.document_allergy_exception(
+        order.pk,
+        actor=prescribing_pharmacist,
+        expected_version=order.version,
+        allergy_id=allergy.pk,
+        kind="desensitisation_protocol",
+        note="12-step rapid desensitisation, ICU bed booked",
+    )
+    with pytest.raises(DomainError) as refused:
+        verify_with_every_reason(order, prescribing_pharmacist)
+    assert refused.value.code == "SAME_PERSON" and "allergy exception" in refused.value.message
+    assert verify_with_every_reason(order, pharmacist).status == OrderStatus.VERIFIED
+
+
+def test_an_exception_is_only_for_an_allergy_that_stops_the_order(patient, prescriber):
+    mild = record_allergy(patient.pk, actor=prescriber, substance="penicillin", severity="mild")
+    order = write(patient, prescriber, "piperacillin-tazobactam", "4.5 g", duration_minutes=30)
+    with pytest.raises(Conflict) as refused:
+        services.document_allergy_exception(
+            order.pk,
+            actor=prescriber,
+            expected_version=order.version,
+            allergy_id=mild.pk,
+            kind="prescriber_note",
+            note="not needed for a mild rash",
+        )
+    assert refused.value.code == "NOT_NEEDED"
+    assert not AllergyException.objects.exists()
+
+
+def test_a_flat_dose_of_a_drug_dosed_by_body_size_needs_the_measurements(library, prescriber, pharmacist, site):
+    """The probe: oxaliplatin 1500 mg on a chart with no height gave no finding."""
+    patient = chart(prescriber, site, height=None)
+    order = write(patient, prescriber, "oxaliplatin", "1500 mg", duration_minutes=120)
+    with pytest.raises(Conflict) as refused:
+        verify_with_every_reason(order, pharmacist)
+    assert "MEASUREMENT_MISSING" in refused.value.details["findings"]
+    assert "no height" in refused.value.message

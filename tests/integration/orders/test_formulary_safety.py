@@ -30,7 +30,10 @@ pytestmark = pytest.mark.django_db
 
 BSA_M2 = Decimal("1.79")
 WEIGHT_KG = Decimal(70)
-UNITS = ["mg", "g", "mcg", "mL", "L", "units", "mEq", "mmol", "mg/m2", "mg/kg", "mcg/kg", "units/kg", "mg.min/mL"]
+UNITS = [
+    *("mg", "g", "mcg", "mL", "L", "units", "mEq", "mmol", "mg/m2", "mg/kg", "mcg/kg", "units/kg", "mg.min/mL"),
+    *("mg/h", "mg/m2/day", "mg/kg/day", "units/h"),  # rates: refused at entry (write the dose and a duration)
+]
 PER = {"m2": BSA_M2, "kg": WEIGHT_KG}
 
 
@@ -52,10 +55,20 @@ def amount_unit(unit: str) -> str:
     return "mg" if kind(unit) == "auc" else split_unit(unit)[0]
 
 
-def should_stop(drug: Drug, value: Decimal, unit: str, library_bases: set[str]) -> str:
-    """Why the formulary says this order cannot be right, or ''."""
+def should_stop(drug: Drug, value: Decimal, unit: str, library_bases: set[str], measured: bool = True) -> str:
+    """Why the formulary says this order cannot be right (or cannot be checked), or ''."""
     if value == 0:
         return "zero dose"
+    if set(split_unit(unit)[1]) & {"h", "min", "day"}:
+        return "a rate, not a dose"
+    usual_kinds = {kind(drug.usual_dose_unit)} | {kind(r["unit"]) for r in drug.alternate_usual_doses}
+    by_size = {"bsa", "weight"}
+    if (
+        not measured
+        and drug.usual_dose_unit
+        and (kind(unit) in by_size or (kind(unit) == "flat" and usual_kinds <= by_size))
+    ):
+        return f"{drug.key} is dosed by body size and the chart has no height or weight"
     if drug.usual_dose_unit:
         dosed_in = amount_unit(AUC_UNIT if drug.usual_dose_unit == "AUC" else drug.usual_dose_unit)
         if not same_kind(amount_unit(unit), dosed_in):
@@ -111,8 +124,15 @@ def adult(library, prescriber, site):
     return chart(prescriber, site, height="165 cm", weight="70 kg")
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.fixture
+def unmeasured(library, prescriber, site):
+    """A chart with no height or weight yet."""
+    return chart(prescriber, site, mrn="MRN-1002", height=None, weight=None)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
+    measured=st.booleans(),
     pick=st.integers(min_value=0, max_value=10_000),
     value=st.one_of(
         st.integers(min_value=0, max_value=20_000).map(Decimal),
@@ -120,14 +140,16 @@ def adult(library, prescriber, site):
     ),
     unit=st.sampled_from(UNITS),
 )
-def test_no_order_the_formulary_says_is_wrong_can_be_verified(formulary, adult, prescriber, pick, value, unit):
+def test_no_order_the_formulary_says_is_wrong_can_be_verified(
+    formulary, adult, unmeasured, prescriber, measured, pick, value, unit
+):
     drugs, bases = formulary
     drug = drugs[pick % len(drugs)]
-    reason = should_stop(drug, value, unit, bases[drug.key])
+    reason = should_stop(drug, value, unit, bases[drug.key], measured)
     text = f"{format(value.normalize(), 'f')} {unit}"
     try:
         order = services.proposed_order(
-            adult,
+            adult if measured else unmeasured,
             actor=prescriber,
             drug_key=drug.key,
             dose=text,

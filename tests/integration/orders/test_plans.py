@@ -160,7 +160,7 @@ def test_a_plan_without_a_weight_is_refused_and_nothing_is_created(library, pres
     )
     assert response.status_code == 422
     assert response.json()["code"] == "MEASUREMENT_MISSING"
-    assert "needs a current height and weight" in response.json()["message"]
+    assert "cannot be calculated: No weight is recorded" in response.json()["message"]
     assert not TreatmentPlan.objects.exists() and not Order.objects.exists()
     refused = AuditEvent.objects.get(action="orders:plan:create", outcome="refused")
     assert refused.reason.startswith("MEASUREMENT_MISSING") and refused.actor == prescriber

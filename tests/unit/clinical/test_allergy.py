@@ -45,6 +45,13 @@ TABLE = [
     ("taxanes", "docetaxel", Match.SAME_GROUP, "taxanes"),
     ("iron dextran", "ferric-carboxymaltose", Match.SAME_GROUP, "iv iron products"),
     ("Vancomycin", "vancomycin", Match.SAME_DRUG, ""),
+    # brand names and abbreviations people write (FDA labels, DailyMed)
+    ("Augmentin", "piperacillin-tazobactam", Match.SAME_GROUP, "penicillins"),
+    ("Zosyn - hives", "piperacillin-tazobactam", Match.SAME_GROUP, "penicillins"),
+    ("PCN", "piperacillin-tazobactam", Match.SAME_GROUP, "penicillins"),
+    ("Keflex", "cefazolin", Match.SAME_GROUP, "cephalosporins"),
+    ("Taxol", "docetaxel", Match.SAME_GROUP, "taxanes"),
+    ("Venofer", "ferric-carboxymaltose", Match.SAME_GROUP, "iv iron products"),
 ]
 
 

@@ -26,6 +26,9 @@ from openinfusion.errors import InvalidInput
         ("0 mg", "INVALID_DOSE", "dose of zero"),
         ("4 mg/2 mL", "INVALID_DOSE", "concentration"),
         ("2 mg/mL", "INVALID_DOSE", "concentration"),
+        ("10 mg/h", "INVALID_DOSE", "a rate, not a dose"),
+        ("7500 mg/m2/day", "INVALID_DOSE", "a rate, not a dose"),
+        ("150 mg/kg/day", "INVALID_DOSE", "a rate, not a dose"),
         ("5 U", "ERROR_PRONE_UNIT", "units"),
         ("-50 mg", "NOT_A_QUANTITY", "negative"),
     ],
@@ -48,7 +51,7 @@ def test_a_zero_after_decimals_is_not_the_whole_number_slip():
         ("0.5 mg", "0.5 mg"),
         ("85 mg/m2", "85 mg/m²"),
         ("5 mg.min/mL", "5 mg·min/mL"),
-        ("10 mg/h", "10 mg/h"),
+        ("100 mcg/kg", "100 mcg/kg"),
     ],
 )
 def test_a_well_written_dose_is_read(text, dose):

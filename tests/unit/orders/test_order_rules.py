@@ -298,6 +298,16 @@ FIRES = [
         ("No weight",),
         id="no-weight-for-mg-per-kg",
     ),
+    pytest.param(
+        with_drug(
+            replace(CLEAN, basis=None, dose=q(1500, "mg"), volume_ml=None, height=None),
+            usual_dose=(q(85, "mg/m2"), q(130, "mg/m2")),
+        ),
+        Code.MEASUREMENT_MISSING,
+        [(Code.MEASUREMENT_MISSING, HARD)],
+        ("no height", "1500 mg", "usual range"),
+        id="a-flat-dose-of-a-per-m2-drug-without-a-height",
+    ),
     # STALE_MEASUREMENT
     pytest.param(
         replace(CLEAN, weight=Observed(q(70, "kg"), NOW - dt.timedelta(days=45))),
@@ -947,7 +957,9 @@ def test_hard_stops_and_warnings_partition_the_findings_and_leave_info_out():
     assert [f.code for f in review.hard_stops] == [Code.ALLERGY]
     assert [f.code for f in review.warnings] == [Code.LAB_HOLD]
     info = [f for f in review.findings if f.severity is INFO]
-    assert [f.code for f in info] == [Code.ROUNDING_AVAILABLE]
+    assert info == []  # rounding is not offered while a hard stop stands
+    without_the_stop = check(replace(facts, allergies=()))
+    assert [f.code for f in without_the_stop.findings if f.severity is INFO] == [Code.ROUNDING_AVAILABLE]
     assert {id(f) for f in review.hard_stops}.isdisjoint(id(f) for f in review.warnings)
     assert len(review.hard_stops) + len(review.warnings) + len(info) == len(review.findings)
     assert all(f.severity is HARD for f in review.hard_stops)

@@ -56,14 +56,28 @@ CASES = [
         id="vincristine-at-its-cap-is-already-whole-vials",
     ),
     pytest.param(
-        # a 100 mg cap, 60 mg vials, a 25 % policy: 100 mg would round to 120 mg; 60 mg is 40 % off
+        # 56 mg/m² × 1.79 m² = 100.24 mg, capped at 100 mg; 60 mg vials under a 25 % policy: 120 mg is
+        # nearer (+20 %) but above the cap, 60 mg is 40 % off: nothing to offer
         vials(
-            with_drug(replace(CLEAN, basis=None, dose=q(100, "mg"), volume_ml=None), max_single_dose=q(100, "mg")),
+            with_drug(
+                replace(CLEAN, basis=q(56, "mg/m2"), dose=q(100, "mg"), volume_ml=None), max_single_dose=q(100, "mg")
+            ),
             60,
             threshold=25,
         ),
         None,
         id="never-rounded-up-past-the-maximum-single-dose",
+    ),
+    pytest.param(
+        # vincristine 1.09 mg/m² × 1.79 = 1.95 mg; with only 2.5 mg vials under a 30 % policy the nearest
+        # whole vial is 2.5 mg (+28 %), above the 2 mg cap: nothing is offered
+        with_drug(
+            replace(VINCRISTINE, basis=q("1.09", "mg/m2"), dose=q("1.95", "mg")),
+            vial_sizes=(q("2.5", "mg"),),
+            rounding_threshold_pct=Decimal(30),
+        ),
+        None,
+        id="vincristine-is-never-rounded-past-its-2-mg-cap",
     ),
     pytest.param(
         # 420 of 450 mg/m² given: 30 mg/m² × 1.79 = 53.7 mg left; 29.5 mg/m² = 52.8 mg would round to 60
