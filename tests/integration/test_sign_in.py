@@ -4,13 +4,15 @@ OWASP ASVS 4.0.3 2.2.1, 3.3.1, 3.3.2)."""
 from __future__ import annotations
 
 import time
+from unittest import mock
 
 import pytest
-from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.hashers import Argon2PasswordHasher, identify_hasher
 from django.test import Client, override_settings
 from tests.conftest import PASSWORD
 
 from openinfusion.accounts.middleware import SESSION_STARTED_KEY
+from openinfusion.accounts.models import User
 from openinfusion.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +49,33 @@ def test_unknown_username_gets_the_same_message_and_is_audited(db):
     assert response.status_code == 401
     assert b"Wrong username or password." in response.content
     assert AuditEvent.objects.filter(action="accounts:session:sign_in_failed", actor_username="nobody").exists()
+
+
+def hashes_during(action) -> int:
+    """How many Argon2 hashes ``action`` computed (a hash checked or made)."""
+    calls = {"count": 0}
+
+    def counting(method):
+        def counted(self, *args):
+            calls["count"] += 1
+            return method(self, *args)
+
+        return counted
+
+    with (
+        mock.patch.object(Argon2PasswordHasher, "encode", counting(Argon2PasswordHasher.encode)),
+        mock.patch.object(Argon2PasswordHasher, "verify", counting(Argon2PasswordHasher.verify)),
+    ):
+        action()
+    return calls["count"]
+
+
+def test_an_unknown_username_costs_a_password_hash_like_a_known_one(pharmacist, make_user):
+    User.objects.filter(pk=make_user("retired", "nurse").pk).update(is_active=False)
+    known = hashes_during(lambda: sign_in(Client(), "pharmacist", "not-the-password"))
+    assert known == 1
+    assert hashes_during(lambda: sign_in(Client(), "nobody", "not-the-password")) == known
+    assert hashes_during(lambda: sign_in(Client(), "retired", "not-the-password")) == known
 
 
 @override_settings(LOGIN_FAILURE_LIMIT=3)

@@ -3,10 +3,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
+from django.http import HttpResponse
+from django.test import Client, RequestFactory, override_settings
 from tests.conftest import PASSWORD
 
+from openinfusion.accounts.middleware import SESSION_STARTED_KEY, SessionLifetimeMiddleware
 from openinfusion.accounts.models import Signature, SignatureMeaning
 from openinfusion.accounts.signatures import sign, signature_matches
 from openinfusion.audit.models import AuditEvent
@@ -98,3 +104,51 @@ def test_signature_and_transition_roll_back_together(pharmacist):
         signed(pharmacist)
         raise RuntimeError("the verification failed after signing")
     assert not Signature.objects.exists()
+
+
+def refuse_signatures_in_requests(user, count: int) -> list[str]:
+    """``count`` requests that each try to verify an order with a wrong signature password."""
+
+    @audited("tests:order:verify")
+    def verify(*, actor):
+        signed(actor, password="wrong")
+
+    codes = []
+
+    def view(request):
+        try:
+            verify(actor=user)
+        except DomainError as error:
+            codes.append(error.code)
+        return HttpResponse(status=403)
+
+    middleware = SessionLifetimeMiddleware(view)
+    for _ in range(count):
+        request = RequestFactory().post("/orders/41/verify")
+        request.user = user
+        request.session = SessionStore()
+        request.session[SESSION_STARTED_KEY] = time.time()
+        middleware(request)
+        user.refresh_from_db()
+    return codes
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=5)
+def test_wrong_signature_passwords_count_as_failed_sign_ins_and_lock_the_account(pharmacist):
+    codes = refuse_signatures_in_requests(pharmacist, 8)
+    assert codes == ["WRONG_PASSWORD"] * 5 + ["ACCOUNT_LOCKED"] * 3
+    pharmacist.refresh_from_db()
+    assert pharmacist.locked_until is not None
+    assert Client().post("/login/", {"username": "pharmacist", "password": PASSWORD}).status_code == 401
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=5)
+def test_signature_and_sign_in_failures_add_up(pharmacist):
+    refuse_signatures_in_requests(pharmacist, 2)
+    for _ in range(3):
+        Client().post("/login/", {"username": "pharmacist", "password": "wrong-password"})
+    pharmacist.refresh_from_db()
+    assert pharmacist.locked_until is not None
+    with pytest.raises(DomainError) as refused:
+        signed(pharmacist)
+    assert refused.value.code == "ACCOUNT_LOCKED"

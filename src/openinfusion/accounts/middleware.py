@@ -5,8 +5,9 @@ Idle expiry comes from Django's session cookie age (``SESSION_COOKIE_AGE`` =
 request, so a plain read writes nothing (the idle sign-out comes within a minute of the limit).
 This middleware adds the absolute limit (``OPENINFUSION_SESSION_ABSOLUTE_HOURS``, default 12 h,
 OWASP ASVS 4.0.3 3.3.2), shows times on the clock of the person's home site (the first of their
-sites by name, kept in the session at sign-in; storage stays UTC) and tags every request with an id
-that the audit events of that request share.
+sites by name, kept in the session at sign-in; storage stays UTC), tags every request with an id
+that the audit events of that request share, and counts the request's wrong e-signature passwords
+as failed sign-ins once their transactions have rolled back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from openinfusion.accounts.models import User
+from openinfusion.accounts.services import counting_signature_failures
 from openinfusion.audit.context import current_request_id
 
 SESSION_STARTED_KEY = "openinfusion_signed_in_at"
@@ -48,7 +50,8 @@ class SessionLifetimeMiddleware:
                     request.session[SESSION_RENEWED_KEY] = now
             if request.user.is_authenticated:
                 timezone.activate(ZoneInfo(request.session.get(SESSION_ZONE_KEY) or home_zone(request.user)))
-            return self.get_response(request)
+            with counting_signature_failures():  # wrong e-signature passwords, after their rollback
+                return self.get_response(request)
         finally:
             timezone.deactivate()
             current_request_id.reset(token)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -146,26 +148,23 @@ def sign_in(username: str, password: str) -> User:
     """Check a username and password; count failures and lock the account after too many.
 
     Every failure is audited with the username as typed (never the password). The message does
-    not say whether the username exists.
+    not say whether the username exists, nor does the time taken: an unknown username costs a
+    password hash too.
     """
     now = timezone.now()
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username__iexact=username).first()
         if user is not None and user.locked_until and user.locked_until > now:
-            home = user.home_site()
-            until = home.clock(user.locked_until) if home else f"{user.locked_until:%Y-%m-%d %H:%M} UTC"
-            error = LoginRefused(
-                f"This account is locked after {settings.LOGIN_FAILURE_LIMIT} failed sign-ins. Try again after "
-                f"{until}, or ask an administrator to unlock it.",
-                code="ACCOUNT_LOCKED",
-            )
-        elif user is not None and user.is_active and user.check_password(password):
+            error = _locked(user)
+        elif user is not None and user.check_password(password) and user.is_active:
             if user.failed_logins or user.locked_until:
                 user.failed_logins, user.locked_until = 0, None
                 user.save(update_fields=["failed_logins", "locked_until"])
             record("accounts:session:signed_in", actor=user, entity=user)
             return user
         else:
+            if user is None:
+                User().set_password(password)  # the hash a known username would have cost
             error = LoginRefused("Wrong username or password.", code="LOGIN_FAILED")
             if user is not None:
                 _count_failure(user, now)
@@ -181,12 +180,72 @@ def sign_in(username: str, password: str) -> User:
     raise error
 
 
+def _locked(user: User) -> LoginRefused:
+    return LoginRefused(locked_message(user), code="ACCOUNT_LOCKED")
+
+
+def locked_message(user: User) -> str:
+    """What a locked account is told, with the time it opens again on the home site's clock."""
+    assert user.locked_until is not None
+    home = user.home_site()
+    until = home.clock(user.locked_until) if home else f"{user.locked_until:%Y-%m-%d %H:%M} UTC"
+    return (
+        f"This account is locked after {settings.LOGIN_FAILURE_LIMIT} failed sign-ins or signatures. Try again "
+        f"after {until}, or ask an administrator to unlock it."
+    )
+
+
+def is_locked(user: User, now: dt.datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
 def _count_failure(user: User, now: dt.datetime) -> None:
     user.failed_logins += 1
     if user.failed_logins >= settings.LOGIN_FAILURE_LIMIT:
         user.locked_until = now + dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
         user.failed_logins = 0
     user.save(update_fields=["failed_logins", "locked_until"])
+
+
+# A wrong password at an e-signature is refused inside the signing service's transaction, which
+# rolls back; so it is noted here and counted after that transaction, by ``count_signature_failures``
+# (the sign-in middleware calls it at the end of every request).
+_signature_failures: ContextVar[tuple[int, ...]] = ContextVar("openinfusion_signature_failures", default=())
+
+
+def note_signature_failure(user: User) -> None:
+    """Remember a wrong password at an e-signature, to count with the sign-in failures."""
+    _signature_failures.set((*_signature_failures.get(), user.pk))
+
+
+@contextmanager
+def counting_signature_failures() -> Iterator[None]:
+    """Around one request: the wrong signature passwords noted in it are counted at its end."""
+    token = _signature_failures.set(())
+    try:
+        yield
+    finally:
+        try:
+            count_signature_failures()
+        finally:
+            _signature_failures.reset(token)
+
+
+def count_signature_failures() -> None:
+    """Count the wrong signature passwords noted so far, as failed sign-ins (which lock the same way).
+
+    Called outside any transaction: the refused signature's own transaction has rolled back by now.
+    """
+    pending = _signature_failures.get()
+    if not pending:
+        return
+    _signature_failures.set(())
+    now = timezone.now()
+    for user_id in pending:
+        with transaction.atomic():
+            user = User.objects.select_for_update().filter(pk=user_id).first()
+            if user is not None and not is_locked(user, now):
+                _count_failure(user, now)
 
 
 def sign_out(user: User) -> None:

@@ -13,8 +13,10 @@ import hashlib
 import json
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from openinfusion.accounts import services
 from openinfusion.accounts.models import Signature, SignatureMeaning, User
 from openinfusion.audit import chain
 from openinfusion.audit.services import audited, record
@@ -32,7 +34,6 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@audited("accounts:signature:sign")
 def sign(
     *,
     actor: User,
@@ -44,11 +45,41 @@ def sign(
     content: dict[str, Any],
     continuous_session: bool,
 ) -> Signature:
-    """Sign ``content`` as ``actor``; refuse anyone else, a wrong password, or missing components.
+    """Sign ``content`` as ``actor``; refuse anyone else, a wrong password, a locked account, or
+    missing components.
 
     A refusal is audited: here when called on its own, or by the calling service's ``audited``
-    wrapper when the refusal rolls back that service's transaction.
+    wrapper when the refusal rolls back that service's transaction. A wrong password counts as a
+    failed sign-in: here when called on its own, else after the request (``accounts.middleware``).
     """
+    try:
+        return _signed(
+            actor=actor,
+            signer_username=signer_username,
+            password=password,
+            meaning=meaning,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            content=content,
+            continuous_session=continuous_session,
+        )
+    finally:
+        if not transaction.get_connection().in_atomic_block:
+            services.count_signature_failures()
+
+
+@audited("accounts:signature:sign")
+def _signed(
+    *,
+    actor: User,
+    signer_username: str | None,
+    password: str,
+    meaning: SignatureMeaning,
+    entity_type: str,
+    entity_id: str | int,
+    content: dict[str, Any],
+    continuous_session: bool,
+) -> Signature:
     if not password:
         raise InvalidInput("Enter your password to sign.", code="PASSWORD_REQUIRED")
     if not continuous_session and not signer_username:
@@ -61,7 +92,10 @@ def sign(
             "Only the signed-in user can sign. Sign out and let the other person sign in to sign.",
             code="SIGNER_NOT_USER",
         )
+    if services.is_locked(actor, timezone.now()):
+        raise SignatureRefused(services.locked_message(actor), code="ACCOUNT_LOCKED")
     if not actor.check_password(password):
+        services.note_signature_failure(actor)
         raise SignatureRefused("The password is not right, so nothing was signed. Try again.", code="WRONG_PASSWORD")
     signature = Signature.objects.create(
         signer=actor,
