@@ -1,13 +1,17 @@
-"""Bearer tokens for machine clients: hashed at rest, scoped to a user, revocable (ASVS 4.0.3 3.5)."""
+"""Bearer tokens for machine clients: hashed at rest, scoped to a user, expiring, revocable (ASVS 4.0.3 3.5)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from openinfusion.accounts.models import ApiToken
+from openinfusion.accounts.services import TOKEN_LIFETIME, create_api_token
+from openinfusion.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +80,44 @@ def test_bearer_clients_need_no_csrf_token_but_browser_sessions_do(pharmacist, c
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(pharmacist)
     assert browser.post("/api/v1/tokens", {"name": "u"}, content_type="application/json").status_code == 403
+
+
+def test_a_token_expires_after_the_default_lifetime_and_is_then_refused_with_a_clear_message(pharmacist, client_for):
+    raw = client_for(pharmacist).post("/api/v1/tokens", {"name": "pump gateway"}, content_type="application/json")
+    raw = raw.json()["token"]
+    token = ApiToken.objects.get()
+    assert token.expires_at - token.created_at == pytest.approx(TOKEN_LIFETIME, abs=dt.timedelta(seconds=5))
+    assert dt.timedelta(days=90) == TOKEN_LIFETIME
+    assert Client().get("/api/v1/me", **bearer(raw)).status_code == 200
+    ApiToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    response = Client().get("/api/v1/me", **bearer(raw))
+    assert response.status_code == 401
+    assert response.json()["code"] == "TOKEN_EXPIRED"
+    assert "expired" in response.json()["message"] and "pump gateway" in response.json()["message"]
+
+
+def test_a_token_lifetime_is_chosen_at_creation_within_a_year(pharmacist):
+    token, _ = create_api_token(actor=pharmacist, name="nightly report", lifetime=dt.timedelta(days=7))
+    assert token.expires_at - timezone.now() <= dt.timedelta(days=7)
+    with pytest.raises(DomainError) as refused:
+        create_api_token(actor=pharmacist, name="forever", lifetime=dt.timedelta(days=3650))
+    assert refused.value.code == "TOKEN_LIFETIME"
+
+
+def test_the_users_page_lists_their_tokens_with_expiry_and_last_use(pharmacist, technician, client_for):
+    _, raw = create_api_token(actor=pharmacist, name="label printer")
+    create_api_token(actor=technician, name="someone else's")
+    assert Client().get("/api/v1/me", **bearer(raw)).status_code == 200
+    token = ApiToken.objects.get(name="label printer")
+    assert token.last_used_at is not None
+    page = client_for(pharmacist).get("/users/me")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "label printer" in html and "someone else" not in html
+    assert f"{token.expires_at:%Y-%m-%d}" in html and f"{token.last_used_at:%Y-%m-%d}" in html
+
+
+def test_a_user_revokes_their_token_from_their_page(pharmacist, client_for):
+    token, raw = create_api_token(actor=pharmacist, name="old script")
+    assert client_for(pharmacist).post(f"/users/me/tokens/{token.pk}/revoke").status_code == 302
+    assert Client().get("/api/v1/me", **bearer(raw)).status_code == 401

@@ -116,14 +116,15 @@ class User(VersionedModel, AbstractUser):
 
 
 class ApiToken(models.Model):
-    """A bearer token for a machine client; only its SHA-256 is stored, and it can be revoked."""
+    """A bearer token for a machine client; only its SHA-256 is stored; it expires and can be revoked."""
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, help_text="First characters, shown to tell tokens apart")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="Refused from this moment on")
+    last_used_at = models.DateTimeField(null=True, blank=True, help_text="Recorded at most once a minute")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -25,11 +25,18 @@ from openinfusion.concurrency import save_versioned
 from openinfusion.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
 TOKEN_PREFIX = "oi_"
+TOKEN_LIFETIME = dt.timedelta(days=90)  # a token's default life; a client rotates it before then
+TOKEN_LIFETIME_MAX = dt.timedelta(days=365)
 
 
 class LoginRefused(DomainError):
     status = 401
     code = "LOGIN_FAILED"
+
+
+class TokenRefused(DomainError):
+    status = 401
+    code = "TOKEN_EXPIRED"
 
 
 def _user_snapshot(user: User) -> dict[str, object]:
@@ -271,13 +278,26 @@ def token_hash(raw: str) -> str:
 
 
 @audited("accounts:token:create")
-def create_api_token(*, actor: User, name: str) -> tuple[ApiToken, str]:
-    """Create a bearer token for the actor. The secret is returned once and only its hash is kept."""
+def create_api_token(*, actor: User, name: str, lifetime: dt.timedelta = TOKEN_LIFETIME) -> tuple[ApiToken, str]:
+    """Create a bearer token for the actor, valid for ``lifetime`` (90 days unless said otherwise).
+    The secret is returned once and only its hash is kept."""
     if not name.strip():
         raise InvalidInput("Name the token after the client that will use it.", code="NAME_REQUIRED")
+    if not dt.timedelta(0) < lifetime <= TOKEN_LIFETIME_MAX:
+        raise InvalidInput(
+            f"A token lives between a moment and {TOKEN_LIFETIME_MAX.days} days; create a new one before it expires.",
+            code="TOKEN_LIFETIME",
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=actor, name=name.strip(), prefix=raw[:10], key_hash=token_hash(raw))
-    record("accounts:token:created", actor=actor, entity=token, after={"name": token.name, "prefix": token.prefix})
+    token = ApiToken.objects.create(
+        user=actor,
+        name=name.strip(),
+        prefix=raw[:10],
+        key_hash=token_hash(raw),
+        expires_at=timezone.now() + lifetime,
+    )
+    after = {"name": token.name, "prefix": token.prefix, "expires_at": token.expires_at}
+    record("accounts:token:created", actor=actor, entity=token, after=after)
     return token, raw
 
 
@@ -297,11 +317,18 @@ TOKEN_USE_RECORDED_EVERY = dt.timedelta(minutes=1)
 
 
 def user_for_token(raw: str) -> User | None:
-    """The active user a bearer token belongs to, or None for an unknown or revoked token."""
+    """The active user a bearer token belongs to, or None for an unknown or revoked token; an expired
+    one is refused with a message that says so."""
     token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(raw), revoked_at=None).first()
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()
+    if token.expires_at <= now:
+        raise TokenRefused(
+            f"The API token {token.prefix}… ({token.name}) expired at {token.expires_at:%Y-%m-%d %H:%M} UTC. "
+            "Create a new one and give it to the client.",
+            code="TOKEN_EXPIRED",
+        )
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RECORDED_EVERY:
         # At most one write a minute per token, not one per read; the condition is in the UPDATE,
         # so two requests at once write it once.

@@ -1,6 +1,7 @@
 """The administrator's screens for people: who has an account at their sites, with which roles;
 add a person, change their roles, unlock an account locked after failed sign-ins, deactivate one
-(accounts are never deleted). Every change goes through ``accounts.services`` and is audited."""
+(accounts are never deleted). Every change goes through ``accounts.services`` and is audited.
+And each person's own page: their roles, sites and API tokens (expiry, last use), which they can revoke."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from openinfusion.accounts import services
 from openinfusion.accounts.access import requires, signed_in
-from openinfusion.accounts.models import Site, User
+from openinfusion.accounts.models import ApiToken, Site, User
 from openinfusion.accounts.permissions import Action, Role
 from openinfusion.errors import DomainError
 from openinfusion.web import fields
@@ -90,3 +91,21 @@ def change_user(request: HttpRequest, user_id: int, verb: str) -> HttpResponse:
     else:
         messages.success(request, done)
     return redirect("accounts:users")
+
+
+@requires(Action.SIGNED_IN)
+def me(request: HttpRequest) -> HttpResponse:
+    person = signed_in(request)
+    context = {"person": person, "tokens": ApiToken.objects.filter(user=person), "now": timezone.now()}
+    return render(request, "accounts/me.html", context)
+
+
+@requires(Action.SIGNED_IN, methods=("POST",))
+def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = services.revoke_api_token(token_id, actor=signed_in(request))
+    except DomainError as error:
+        messages.error(request, f"Not revoked — {error.message}")
+    else:
+        messages.success(request, f"The token {token} is revoked.")
+    return redirect("accounts:me")
