@@ -149,6 +149,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 LOGIN_FAILURE_LIMIT = _env_int("OPENINFUSION_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = _env_int("OPENINFUSION_LOGIN_LOCKOUT_MINUTES", 15)
+# Per network address (accounts.services._throttled): at most this many failed sign-ins in the
+# window, and one fewer than LOGIN_FAILURE_LIMIT against one account, so no address locks one alone.
+LOGIN_ADDRESS_FAILURE_LIMIT = _env_int("OPENINFUSION_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+LOGIN_ADDRESS_WINDOW_MINUTES = _env_int("OPENINFUSION_LOGIN_ADDRESS_WINDOW_MINUTES", 15)
 
 # --- Time -----------------------------------------------------------------------------------
 USE_TZ = True

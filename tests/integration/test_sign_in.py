@@ -18,8 +18,8 @@ from openinfusion.audit.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-def sign_in(client: Client, username: str, password: str):
-    return client.post("/login/", {"username": username, "password": password})
+def sign_in(client: Client, username: str, password: str, address: str = "127.0.0.1"):
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def test_passwords_are_stored_as_argon2_hashes(pharmacist):
@@ -81,9 +81,9 @@ def test_an_unknown_username_costs_a_password_hash_like_a_known_one(pharmacist, 
 @override_settings(LOGIN_FAILURE_LIMIT=3)
 def test_account_locks_after_repeated_failures_even_for_the_right_password(pharmacist):
     client = Client()
-    for _ in range(3):
-        assert sign_in(client, "pharmacist", "wrong-password").status_code == 401
-    response = sign_in(client, "pharmacist", PASSWORD)
+    for address in ("10.0.0.1", "10.0.0.1", "10.0.0.2"):  # one address alone never locks an account
+        assert sign_in(client, "pharmacist", "wrong-password", address).status_code == 401
+    response = sign_in(client, "pharmacist", PASSWORD, "10.0.0.3")
     assert response.status_code == 401
     assert b"locked" in response.content
     pharmacist.refresh_from_db()
@@ -162,3 +162,25 @@ def test_open_redirect_after_sign_in_is_refused(pharmacist):
         "/login/", {"username": "pharmacist", "password": PASSWORD, "next": "https://evil.example/"}
     )
     assert response.headers["Location"] == "/"
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=5)
+def test_one_address_cannot_lock_an_account_by_itself(pharmacist):
+    responses = [sign_in(Client(), "pharmacist", "wrong-password", "203.0.113.9") for _ in range(5)]
+    assert [b"Wrong username" in r.content for r in responses] == [True] * 4 + [False]
+    assert b"Too many failed sign-ins from this computer" in responses[-1].content
+    pharmacist.refresh_from_db()
+    assert pharmacist.locked_until is None and pharmacist.failed_logins == 4
+    assert sign_in(Client(), "pharmacist", PASSWORD, "203.0.113.9").status_code == 401
+    assert sign_in(Client(), "pharmacist", PASSWORD, "10.1.1.1").status_code == 302
+    assert AuditEvent.objects.filter(reason="SIGN_IN_THROTTLED").count() == 2
+
+
+@override_settings(LOGIN_ADDRESS_FAILURE_LIMIT=3)
+def test_an_address_guessing_across_accounts_is_refused_unchecked(pharmacist):
+    for username in ("alice", "bob", "carol"):
+        sign_in(Client(), username, "wrong-password", "198.51.100.7")
+    assert hashes_during(lambda: sign_in(Client(), "pharmacist", PASSWORD, "198.51.100.7")) == 0
+    pharmacist.refresh_from_db()
+    assert pharmacist.failed_logins == 0
+    assert sign_in(Client(), "pharmacist", PASSWORD, "198.51.100.8").status_code == 302

@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from openinfusion.accounts.models import User
-from openinfusion.accounts.services import counting_signature_failures
+from openinfusion.accounts.services import counting_signature_failures, current_client_address
 from openinfusion.audit.context import current_request_id
 
 SESSION_STARTED_KEY = "openinfusion_signed_in_at"
@@ -38,6 +38,7 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = current_request_id.set(str(uuid.uuid4()))
+        address = current_client_address.set(request.META.get("REMOTE_ADDR") or "")
         try:
             if request.user.is_authenticated:
                 started = request.session.get(SESSION_STARTED_KEY)
@@ -54,6 +55,7 @@ class SessionLifetimeMiddleware:
                 return self.get_response(request)
         finally:
             timezone.deactivate()
+            current_client_address.reset(address)
             current_request_id.reset(token)
 
 

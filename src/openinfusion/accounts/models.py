@@ -159,3 +159,17 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_meaning_display()} {self.printed_name} at {self.signed_at:%Y-%m-%d %H:%M} UTC"
+
+
+class SignInFailure(models.Model):
+    """A failed sign-in from a network address, kept for the throttle window only."""
+
+    address = models.GenericIPAddressField()
+    username = models.CharField(max_length=150, help_text="As typed, lower-cased")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["address", "at"]), models.Index(fields=["at"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M} UTC"

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from openinfusion.accounts.access import check
-from openinfusion.accounts.models import ApiToken, Role, Site, User
+from openinfusion.accounts.models import ApiToken, Role, SignInFailure, Site, User
 from openinfusion.accounts.permissions import Action
 from openinfusion.accounts.permissions import Role as RoleCode
 from openinfusion.audit.services import audited, record
@@ -151,17 +151,31 @@ def _user_for(actor: User, user_id: int) -> User:
 # --- Signing in ------------------------------------------------------------------------------
 
 
-def sign_in(username: str, password: str) -> User:
+# The network address of the request being served (``accounts.middleware``), for the throttle.
+current_client_address: ContextVar[str] = ContextVar("openinfusion_client_address", default="")
+
+
+def sign_in(username: str, password: str, *, address: str | None = None) -> User:
     """Check a username and password; count failures and lock the account after too many.
 
     Every failure is audited with the username as typed (never the password). The message does
     not say whether the username exists, nor does the time taken: an unknown username costs a
-    password hash too.
+    password hash too. Attempts are throttled per network address (``address``, else the
+    request's): one that failed too often lately is refused before any password is checked, and
+    counts against no account; and one address alone cannot lock an account (see ``_throttled``).
     """
     now = timezone.now()
+    address = address if address is not None else current_client_address.get()
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username__iexact=username).first()
-        if user is not None and user.locked_until and user.locked_until > now:
+        throttled_until = _throttled(address, username, now)
+        if throttled_until is not None:
+            error = LoginRefused(
+                "Too many failed sign-ins from this computer. Wait until "
+                f"{throttled_until:%H:%M} UTC, or sign in from another computer.",
+                code="SIGN_IN_THROTTLED",
+            )
+        elif user is not None and user.locked_until and user.locked_until > now:
             error = _locked(user)
         elif user is not None and user.check_password(password) and user.is_active:
             if user.failed_logins or user.locked_until:
@@ -175,6 +189,8 @@ def sign_in(username: str, password: str) -> User:
             error = LoginRefused("Wrong username or password.", code="LOGIN_FAILED")
             if user is not None:
                 _count_failure(user, now)
+            if address:
+                SignInFailure.objects.create(address=address, username=username.lower()[:150], at=now)
         record(
             "accounts:session:sign_in_failed",
             actor=user,
@@ -185,6 +201,32 @@ def sign_in(username: str, password: str) -> User:
             reason=error.code,
         )
     raise error
+
+
+def _throttled(address: str, username: str, now: dt.datetime) -> dt.datetime | None:
+    """Until when sign-ins from ``address`` are refused unchecked, or None when they are not.
+
+    The policy: in a window of ``LOGIN_ADDRESS_WINDOW_MINUTES``, an address gets at most
+    ``LOGIN_ADDRESS_FAILURE_LIMIT`` failures in all (against guessing across accounts), and at
+    most one fewer than ``LOGIN_FAILURE_LIMIT`` against one username, so it can never lock an
+    account by itself: a lock needs failures from two addresses at least. A throttled address
+    waits for the window to pass its failures; the account and the person elsewhere are unaffected.
+    """
+    if not address:
+        return None
+    window = dt.timedelta(minutes=settings.LOGIN_ADDRESS_WINDOW_MINUTES)
+    SignInFailure.objects.filter(at__lte=now - window).delete()
+    recent = SignInFailure.objects.filter(address=address, at__gt=now - window).order_by("at")
+    per_account = recent.filter(username=username.lower()[:150])
+    for failures, limit in ((recent, settings.LOGIN_ADDRESS_FAILURE_LIMIT), (per_account, _per_address_limit())):
+        times = list(failures.values_list("at", flat=True)[: max(limit, 1)])
+        if len(times) >= limit:
+            return times[len(times) - limit] + window
+    return None
+
+
+def _per_address_limit() -> int:
+    return max(1, settings.LOGIN_FAILURE_LIMIT - 1)
 
 
 def _locked(user: User) -> LoginRefused:
