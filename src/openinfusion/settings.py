@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "openinfusion.web.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -144,7 +145,7 @@ SESSION_SAVE_EVERY_REQUEST = False  # renewed at most once a minute (accounts.mi
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("OPENINFUSION_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = _env_bool("OPENINFUSION_SECURE_COOKIES", False)  # forced; over HTTPS they are anyway
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 LOGIN_FAILURE_LIMIT = _env_int("OPENINFUSION_LOGIN_FAILURE_LIMIT", 5)
@@ -169,6 +170,12 @@ MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- HTTPS: served over it, the app sends HSTS (one year; SecurityMiddleware sends it only on HTTPS
+# requests) and marks every cookie secure (web.middleware). Behind a proxy that ends TLS, set
+# OPENINFUSION_PROXY_SETS_X_FORWARDED_PROTO so the app knows a request came over HTTPS.
+SECURE_HSTS_SECONDS = _env_int("OPENINFUSION_HSTS_SECONDS", 31_536_000)
+if _env_bool("OPENINFUSION_PROXY_SETS_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
