@@ -14,7 +14,7 @@ from ninja import Field, Router, Schema, Status
 from openinfusion.accounts.permissions import Action
 from openinfusion.administration import board, delivery, education, services
 from openinfusion.administration.models import Administration, Dispense
-from openinfusion.api import actor, allow
+from openinfusion.api import InputSchema, actor, allow
 
 router = Router(tags=["administration"])
 
@@ -43,7 +43,7 @@ def dispense_out(d: Dispense) -> DispenseOut:
     )
 
 
-class DispenseIn(Schema):
+class DispenseIn(InputSchema):
     preparation_id: int
     destination: str
     place: str
@@ -59,7 +59,7 @@ def dispense_preparation(request: HttpRequest, payload: DispenseIn) -> Status[Di
     return Status(201, dispense_out(dispense))
 
 
-class TemperatureIn(Schema):
+class TemperatureIn(InputSchema):
     temperature_c: Decimal | None = None
     note: str = ""
 
@@ -85,7 +85,7 @@ def receive_dispense(request: HttpRequest, dispense_id: int, payload: Temperatur
     )
 
 
-class ReturnIn(Schema):
+class ReturnIn(InputSchema):
     reason: str
     temperature_c: Decimal | None = None
     intact: bool = True
@@ -155,7 +155,7 @@ def administration_out(a: Administration) -> AdministrationOut:
     )
 
 
-class BedsideIn(Schema):
+class BedsideIn(InputSchema):
     wristband: str
     label: str
     order_id: int | None = Field(
@@ -178,7 +178,7 @@ def bedside_verify(request: HttpRequest, payload: BedsideIn) -> Status[Administr
     return Status(200 if administration.reopened else 201, administration_out(administration))
 
 
-class PumpIn(Schema):
+class PumpIn(InputSchema):
     pump_serial: str
     rate_ml_h: Decimal
     volume_ml: Decimal
@@ -205,7 +205,7 @@ def start_administration(request: HttpRequest, administration_id: int) -> Admini
     return administration_out(services.start_administration(administration_id, actor=actor(request)))
 
 
-class RateIn(Schema):
+class RateIn(InputSchema):
     rate_ml_h: Decimal
     reason: str
 
@@ -222,7 +222,7 @@ def change_rate(request: HttpRequest, administration_id: int, payload: RateIn) -
     return administration_out(services.administration_for(me, administration_id))
 
 
-class VitalsIn(Schema):
+class VitalsIn(InputSchema):
     systolic: int
     diastolic: int
     heart_rate: int
@@ -243,7 +243,7 @@ def record_vitals(request: HttpRequest, administration_id: int, payload: VitalsI
     return administration_out(services.administration_for(me, administration_id))
 
 
-class ReactionIn(Schema):
+class ReactionIn(InputSchema):
     grade: int
     symptoms: str
     actions: str = ""
@@ -264,7 +264,7 @@ def record_reaction(request: HttpRequest, administration_id: int, payload: React
     return administration_out(services.administration_for(me, administration_id))
 
 
-class EndIn(Schema):
+class EndIn(InputSchema):
     volume_infused_ml: Decimal
     reason: str = ""
     waste_disposal: str = ""
@@ -288,7 +288,7 @@ def get_education_pdf(request: HttpRequest, patient_id: int, leaflet: str | None
     return HttpResponse(education.education_pdf(actor(request), patient_id, leaflet), content_type="application/pdf")
 
 
-class EducationIn(Schema):
+class EducationIn(InputSchema):
     leaflet: str
     recipient: str
     topics: list[str]

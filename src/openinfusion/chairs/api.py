@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import P, QueryEx, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
-from openinfusion.api import actor, allow
+from openinfusion.api import InputSchema, actor, allow
 from openinfusion.chairs import services
 from openinfusion.chairs.models import Appointment, Chair, DayPlan
 from openinfusion.errors import NotFound
@@ -108,7 +108,12 @@ def get_day(request: HttpRequest, site_code: str, date: dt.date) -> DayOut:
 @router.post(
     "/days/{site_code}/{date}/plan", response=DayOut, operation_id="plan_day", auth=allow(Action.MANAGE_SCHEDULE)
 )
-def plan_day(request: HttpRequest, site_code: str, date: dt.date, time_limit: float = 5.0) -> DayOut:
+def plan_day(
+    request: HttpRequest,
+    site_code: str,
+    date: dt.date,
+    time_limit: QueryEx[float, P(gt=0, allow_inf_nan=False, description="seconds, 0.5 to 30")] = 5.0,
+) -> DayOut:
     site = services.site_for(actor(request), site_code)
     services.plan_day(site.pk, date, actor=actor(request), time_limit=min(max(time_limit, 0.5), 30.0))
     return day_out(site_code, date, request)
@@ -154,7 +159,7 @@ def offer_slots(
     return [OfferOut(**o.__dict__) for o in offers]
 
 
-class BookIn(Schema):
+class BookIn(InputSchema):
     site: str
     mrn: str
     date: dt.date
@@ -220,7 +225,7 @@ def seat_patient(request: HttpRequest, appointment_id: int) -> RecordedOut:
     return recorded_out(services.seat_patient(appointment_id, actor=actor(request)))
 
 
-class DelayIn(Schema):
+class DelayIn(InputSchema):
     ready_at: dt.time
     reason: str
 
@@ -237,7 +242,7 @@ def delay_dose(request: HttpRequest, appointment_id: int, payload: DelayIn) -> R
     )
 
 
-class MoveIn(Schema):
+class AppointmentMoveIn(InputSchema):
     earliest: dt.time
     latest: dt.time
 
@@ -248,7 +253,7 @@ class MoveIn(Schema):
     operation_id="move_appointment",
     auth=allow(Action.MANAGE_SCHEDULE),
 )
-def move_appointment(request: HttpRequest, appointment_id: int, payload: MoveIn) -> AppointmentOut:
+def move_appointment(request: HttpRequest, appointment_id: int, payload: AppointmentMoveIn) -> AppointmentOut:
     return appointment_out(
         services.move_appointment(
             appointment_id, actor=actor(request), earliest=payload.earliest, latest=payload.latest
@@ -256,7 +261,7 @@ def move_appointment(request: HttpRequest, appointment_id: int, payload: MoveIn)
     )
 
 
-class ReasonIn(Schema):
+class AppointmentCancelIn(InputSchema):
     reason: str = ""
 
 
@@ -266,11 +271,11 @@ class ReasonIn(Schema):
     operation_id="cancel_appointment",
     auth=allow(Action.MANAGE_SCHEDULE),
 )
-def cancel_appointment(request: HttpRequest, appointment_id: int, payload: ReasonIn) -> RecordedOut:
+def cancel_appointment(request: HttpRequest, appointment_id: int, payload: AppointmentCancelIn) -> RecordedOut:
     return recorded_out(services.cancel_appointment(appointment_id, actor=actor(request), reason=payload.reason))
 
 
-class OutageIn(Schema):
+class OutageIn(InputSchema):
     date: dt.date
     start: dt.time
     end: dt.time

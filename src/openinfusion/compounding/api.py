@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
-from openinfusion.api import QueuePage, actor, allow, link_next
+from openinfusion.api import InputSchema, QueuePage, actor, allow, link_next
 from openinfusion.compounding import documents, queries, services
 from openinfusion.compounding.models import OpenVial, Preparation
 from openinfusion.errors import InvalidInput
@@ -74,7 +74,7 @@ def preparation_out(p: Preparation) -> PreparationOut:
     )
 
 
-class PlanIn(Schema):
+class PreparationPlanIn(InputSchema):
     order_id: int
 
 
@@ -84,7 +84,7 @@ class PlanIn(Schema):
     operation_id="plan_preparation",
     auth=allow(Action.PLAN_PREPARATIONS),
 )
-def plan_preparation(request: HttpRequest, payload: PlanIn) -> Status[PreparationOut]:
+def plan_preparation(request: HttpRequest, payload: PreparationPlanIn) -> Status[PreparationOut]:
     return Status(201, preparation_out(services.plan_preparation(payload.order_id, actor=actor(request))))
 
 
@@ -103,7 +103,7 @@ def list_work_queue(
     return [preparation_out(p) for p in rows.rows]
 
 
-class ReasonIn(Schema):
+class ReleaseReasonIn(InputSchema):
     reason: str
 
 
@@ -113,7 +113,7 @@ class ReasonIn(Schema):
     operation_id="release_to_compound",
     auth=allow(Action.RELEASE_TO_COMPOUND),
 )
-def release_to_compound(request: HttpRequest, preparation_id: int, payload: ReasonIn) -> PreparationOut:
+def release_to_compound(request: HttpRequest, preparation_id: int, payload: ReleaseReasonIn) -> PreparationOut:
     return preparation_out(services.release_to_compound(preparation_id, actor=actor(request), reason=payload.reason))
 
 
@@ -127,7 +127,7 @@ def start_preparation(request: HttpRequest, preparation_id: int) -> PreparationO
     return preparation_out(services.start_preparation(preparation_id, actor=actor(request)))
 
 
-class ScanIn(Schema):
+class ScanIn(InputSchema):
     scan: str
 
 
@@ -143,7 +143,7 @@ def record_scan(request: HttpRequest, preparation_id: int, payload: ScanIn) -> P
     return preparation_out(services.preparation_for(me, preparation_id))
 
 
-class WeighingIn(Schema):
+class WeighingIn(InputSchema):
     scale: str
     tare_g: Decimal
     gross_g: Decimal
@@ -163,7 +163,7 @@ def record_weighing(request: HttpRequest, preparation_id: int, payload: Weighing
     return preparation_out(services.preparation_for(me, preparation_id))
 
 
-class StepIn(Schema):
+class StepIn(InputSchema):
     kind: str
     photo_base64: str | None = None
 
@@ -190,7 +190,7 @@ def record_step(request: HttpRequest, preparation_id: int, payload: StepIn) -> P
     return preparation_out(services.preparation_for(me, preparation_id))
 
 
-class CompleteIn(Schema):
+class CompleteIn(InputSchema):
     keep_open_vials: bool = False
 
 
@@ -213,7 +213,7 @@ def list_final_checks(request: HttpRequest) -> list[PreparationOut]:
     return [preparation_out(p) for p in queries.awaiting_check(actor(request))]
 
 
-class FinalCheckIn(Schema):
+class FinalCheckIn(InputSchema):
     approve: bool
     password: str = ""
     username: str | None = None

@@ -7,17 +7,17 @@ import datetime as dt
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import P, QueryEx, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
-from openinfusion.api import actor, allow
+from openinfusion.api import InputSchema, actor, allow
 from openinfusion.inventory import purchasing, queries, scanning, services
 from openinfusion.inventory.models import Location, Lot, PurchaseOrder, StockBalance, StockMovement
 
 router = Router(tags=["inventory"])
 
 
-class ReceiveIn(Schema):
+class ReceiveIn(InputSchema):
     location_id: int
     quantity: int
     gs1: str | None = None
@@ -68,26 +68,26 @@ class LotOut(Schema):
     movements: list[MovementOut]
 
 
-class MoveIn(Schema):
+class TransferIn(InputSchema):
     from_location_id: int
     to_location_id: int
     quantity: int
     reason: str = ""
 
 
-class WasteIn(Schema):
+class WasteIn(InputSchema):
     location_id: int
     quantity: int
     reason: str
 
 
-class AdjustIn(Schema):
+class AdjustIn(InputSchema):
     location_id: int
     counted: int
     reason: str
 
 
-class QuarantineIn(Schema):
+class QuarantineIn(InputSchema):
     reason: str
     recall: bool = False
 
@@ -109,13 +109,13 @@ class LocationOut(Schema):
     site: str
 
 
-class PurchaseOrderIn(Schema):
+class PurchaseOrderIn(InputSchema):
     supplier_id: int
     location_id: int
     lines: dict[int, int]
 
 
-class VersionIn(Schema):
+class PurchaseOrderVersionIn(InputSchema):
     version: int
     reason: str = ""
 
@@ -236,7 +236,7 @@ def get_lot(request: HttpRequest, lot_id: int) -> LotOut:
 
 
 @router.post("/lots/{lot_id}/transfer", response=LotOut, operation_id="transfer_stock", auth=allow(Action.MOVE_STOCK))
-def transfer_stock(request: HttpRequest, lot_id: int, payload: MoveIn) -> LotOut:
+def transfer_stock(request: HttpRequest, lot_id: int, payload: TransferIn) -> LotOut:
     me = actor(request)
     services.transfer_stock(lot_id, actor=me, **payload.dict())
     return lot_out(services.lot_for(me, lot_id), me.site_ids(), _today())
@@ -288,7 +288,7 @@ def trace_lot(request: HttpRequest, lot_id: int) -> TraceOut:
 
 
 @router.get("/stock/expiring", response=list[BalanceOut], operation_id="list_expiring", auth=allow(Action.VIEW_STOCK))
-def list_expiring(request: HttpRequest, days: Query[int] = 30) -> list[BalanceOut]:
+def list_expiring(request: HttpRequest, days: QueryEx[int, P(ge=0, le=3650)] = 30) -> list[BalanceOut]:
     today = _today()
     return [balance_out(b, today) for b in queries.expiring(actor(request).site_ids(), today, days)]
 
@@ -343,7 +343,7 @@ def create_purchase_order(request: HttpRequest, payload: PurchaseOrderIn) -> Sta
     operation_id="send_purchase_order",
     auth=allow(Action.MANAGE_PURCHASING),
 )
-def send_purchase_order(request: HttpRequest, order_id: int, payload: VersionIn) -> PurchaseOrderOut:
+def send_purchase_order(request: HttpRequest, order_id: int, payload: PurchaseOrderVersionIn) -> PurchaseOrderOut:
     return order_out(purchasing.send_purchase_order(order_id, actor=actor(request), expected_version=payload.version))
 
 
@@ -353,7 +353,7 @@ def send_purchase_order(request: HttpRequest, order_id: int, payload: VersionIn)
     operation_id="cancel_purchase_order",
     auth=allow(Action.MANAGE_PURCHASING),
 )
-def cancel_purchase_order(request: HttpRequest, order_id: int, payload: VersionIn) -> PurchaseOrderOut:
+def cancel_purchase_order(request: HttpRequest, order_id: int, payload: PurchaseOrderVersionIn) -> PurchaseOrderOut:
     order = purchasing.cancel_purchase_order(
         order_id, actor=actor(request), expected_version=payload.version, reason=payload.reason
     )

@@ -8,10 +8,10 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
-from openinfusion.api import QueuePage, actor, allow, link_next
+from openinfusion.api import InputSchema, NumberText, QueuePage, actor, allow, link_next
 from openinfusion.errors import InvalidInput
 from openinfusion.orders import rules, services
 from openinfusion.orders.models import Order, Regimen
@@ -90,7 +90,7 @@ def order_out(order: Order) -> OrderOut:
     )
 
 
-class PlanIn(Schema):
+class TreatmentPlanIn(InputSchema):
     patient_id: int
     regimen: str
     start_date: dt.date
@@ -109,7 +109,7 @@ class PlanOut(Schema):
 
 
 @router.post("/plans", response={201: PlanOut}, operation_id="create_treatment_plan", auth=allow(Action.WRITE_ORDERS))
-def create_treatment_plan(request: HttpRequest, payload: PlanIn) -> Status[PlanOut]:
+def create_treatment_plan(request: HttpRequest, payload: TreatmentPlanIn) -> Status[PlanOut]:
     plan = services.create_treatment_plan(
         payload.patient_id,
         actor=actor(request),
@@ -133,15 +133,15 @@ def create_treatment_plan(request: HttpRequest, payload: PlanIn) -> Status[PlanO
     )
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     patient_id: int
     drug: str
-    dose: str
+    dose: NumberText
     route: str
     planned_start: dt.datetime
     diluent: str | None = None
-    volume_ml: Decimal | None = None
-    duration_minutes: int | None = None
+    volume_ml: Decimal | None = Field(default=None, gt=0)
+    duration_minutes: int | None = Field(default=None, gt=0)
     indication_code: str = ""
     priority: int = 3
     note: str = ""
@@ -168,7 +168,7 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status[OrderOut]:
     return Status(201, order_out(order))
 
 
-class CheckIn(Schema):
+class CheckIn(InputSchema):
     order_id: int | None = None
     proposed: OrderIn | None = None
 
@@ -202,19 +202,19 @@ def check_order(request: HttpRequest, payload: CheckIn) -> ReviewOut:
     return review_out(services.review(order))
 
 
-class VerifyIn(Schema):
+class VerifyIn(InputSchema):
     version: int
     password: str
     username: str | None = None
     overrides: dict[str, str] = {}
 
 
-class ReasonIn(Schema):
+class OrderReasonIn(InputSchema):
     version: int
     reason: str
 
 
-class VersionIn(Schema):
+class OrderVersionIn(InputSchema):
     version: int
 
 
@@ -226,11 +226,11 @@ def _continuous(request: HttpRequest) -> bool:
 @router.post(
     "/orders/{order_id}/submit", response=OrderOut, operation_id="submit_order", auth=allow(Action.WRITE_ORDERS)
 )
-def submit_order(request: HttpRequest, order_id: int, payload: VersionIn) -> OrderOut:
+def submit_order(request: HttpRequest, order_id: int, payload: OrderVersionIn) -> OrderOut:
     return order_out(services.submit_order(order_id, actor=actor(request), expected_version=payload.version))
 
 
-class AllergyExceptionIn(Schema):
+class AllergyExceptionIn(InputSchema):
     version: int
     allergy_id: int
     kind: str
@@ -293,14 +293,14 @@ def verify_order(request: HttpRequest, order_id: int, payload: VerifyIn) -> Orde
 @router.post(
     "/orders/{order_id}/return", response=OrderOut, operation_id="return_order", auth=allow(Action.VERIFY_ORDERS)
 )
-def return_order(request: HttpRequest, order_id: int, payload: ReasonIn) -> OrderOut:
+def return_order(request: HttpRequest, order_id: int, payload: OrderReasonIn) -> OrderOut:
     return order_out(
         services.return_order(order_id, actor=actor(request), expected_version=payload.version, reason=payload.reason)
     )
 
 
 @router.post("/orders/{order_id}/hold", response=OrderOut, operation_id="hold_order", auth=allow(Action.VERIFY_ORDERS))
-def hold_order(request: HttpRequest, order_id: int, payload: ReasonIn) -> OrderOut:
+def hold_order(request: HttpRequest, order_id: int, payload: OrderReasonIn) -> OrderOut:
     return order_out(
         services.hold_order(order_id, actor=actor(request), expected_version=payload.version, reason=payload.reason)
     )
@@ -309,7 +309,7 @@ def hold_order(request: HttpRequest, order_id: int, payload: ReasonIn) -> OrderO
 @router.post(
     "/orders/{order_id}/cancel", response=OrderOut, operation_id="cancel_order", auth=allow(Action.CANCEL_ORDERS)
 )
-def cancel_order(request: HttpRequest, order_id: int, payload: ReasonIn) -> OrderOut:
+def cancel_order(request: HttpRequest, order_id: int, payload: OrderReasonIn) -> OrderOut:
     return order_out(
         services.cancel_order(order_id, actor=actor(request), expected_version=payload.version, reason=payload.reason)
     )

@@ -11,25 +11,25 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from openinfusion.accounts.permissions import Action
-from openinfusion.api import actor, allow
+from openinfusion.api import InputSchema, NumberText, actor, allow, stored_text
 from openinfusion.patients import services
-from openinfusion.patients.models import LabResult, Measurement, Patient
+from openinfusion.patients.models import CareSetting, LabResult, Measurement, Patient, Pregnancy, Sex
 
 router = Router(tags=["patients"])
 
 
-class PatientIn(Schema):
+class PatientIn(InputSchema):
     site_id: int
-    mrn: str
-    family_name: str
-    given_name: str
+    mrn: str = stored_text(Patient, "mrn")
+    family_name: str = stored_text(Patient, "family_name")
+    given_name: str = stored_text(Patient, "given_name")
     birth_date: dt.date
-    sex: str
-    care_setting: str = "infusion_center"
-    ward: str = ""
-    bed: str = ""
-    home_address: str = ""
-    pregnancy: str = "unknown"
+    sex: Sex
+    care_setting: CareSetting = CareSetting.INFUSION_CENTER
+    ward: str = stored_text(Patient, "ward", default="")
+    bed: str = stored_text(Patient, "bed", default="")
+    home_address: str = stored_text(Patient, "home_address", default="")
+    pregnancy: Pregnancy = Pregnancy.UNKNOWN
 
 
 class ObservationOut(Schema):
@@ -115,9 +115,9 @@ TAKEN_AT = Field(
 )
 
 
-class MeasurementIn(Schema):
+class MeasurementIn(InputSchema):
     kind: str
-    value: str
+    value: NumberText
     taken_at: dt.datetime | None = TAKEN_AT
     corrects_id: int | None = None
     confirm_unusual: bool = Field(
@@ -147,9 +147,9 @@ def record_measurement(request: HttpRequest, patient_id: int, payload: Measureme
     return Status(201, _observation(row, row.kind))
 
 
-class LabIn(Schema):
+class LabIn(InputSchema):
     test: str
-    value: str
+    value: NumberText
     unit: str
     taken_at: dt.datetime | None = TAKEN_AT
     source: str = ""
@@ -168,7 +168,7 @@ def record_lab(request: HttpRequest, patient_id: int, payload: LabIn) -> Status[
     return Status(201, _observation(row, row.test))
 
 
-class AllergyIn(Schema):
+class AllergyIn(InputSchema):
     substance: str
     severity: str
     reaction: str = ""
@@ -188,7 +188,7 @@ def record_allergy(request: HttpRequest, patient_id: int, payload: AllergyIn) ->
     )
 
 
-class DiagnosisIn(Schema):
+class DiagnosisIn(InputSchema):
     code: str
     text: str
 
