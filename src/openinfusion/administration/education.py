@@ -11,7 +11,7 @@ from openinfusion.accounts.models import User
 from openinfusion.accounts.permissions import Action
 from openinfusion.administration import leaflets
 from openinfusion.administration.models import EducationRecord
-from openinfusion.audit.services import audited, record
+from openinfusion.audit.services import audited, record, site_from
 from openinfusion.errors import InvalidInput, NotFound
 from openinfusion.orders.models import ACTIVE_STATUSES, Order, OrderStatus
 from openinfusion.patients.services import patient_for
@@ -69,7 +69,7 @@ def education_pdf(actor: User, patient_id: int, key: str | None = None) -> bytes
     )
 
 
-@audited("administration:education:record")
+@audited("administration:education:record", site_of=site_from("patients.Patient"))
 def record_education(
     patient_id: int,
     *,

@@ -36,7 +36,7 @@ from openinfusion.administration.models import (
     Reaction,
     Vitals,
 )
-from openinfusion.audit.services import audited, record
+from openinfusion.audit.services import audited, record, site_from
 from openinfusion.chairs.services import visit_start
 from openinfusion.clinical.units import format_decimal, round_half_up
 from openinfusion.compounding.models import Preparation, PreparationStatus
@@ -114,7 +114,7 @@ def administration_for(actor: User, administration_id: int, *, lock: bool = Fals
 # --- dispense and custody ----------------------------------------------------------------------------
 
 
-@audited("administration:dispense:create")
+@audited("administration:dispense:create", site_of=site_from(Preparation))
 def dispense_preparation(preparation_id: int, *, actor: User, destination: str, place: str) -> Dispense:
     """Send a checked preparation to a chair, a ward bed or a home; never twice at once."""
     check(actor, Action.DISPENSE)
@@ -178,7 +178,7 @@ def _temperature(value: Decimal | str | None, dispense: Dispense) -> Decimal | N
         raise InvalidInput("The temperature must be a number in °C.", code="INVALID_INPUT") from None
 
 
-@audited("administration:dispense:handoff")
+@audited("administration:dispense:handoff", site_of=site_from(Dispense, "preparation__site"))
 def record_handoff(
     dispense_id: int, *, actor: User, temperature_c: Decimal | str | None = None, note: str = ""
 ) -> Handoff:
@@ -197,12 +197,13 @@ def record_handoff(
         "administration:dispense:handed_off",
         actor=actor,
         entity=dispense,
+        site=dispense.preparation.site,
         after={"temperature_c": None if temperature is None else str(temperature)},
     )
     return handoff
 
 
-@audited("administration:dispense:receive")
+@audited("administration:dispense:receive", site_of=site_from(Dispense, "preparation__site"))
 def receive_dispense(dispense_id: int, *, actor: User, temperature_c: Decimal | str | None = None) -> Dispense:
     """Received at the chair, ward or home; a cold-chain dose needs its temperature, within 2–8 °C."""
     check(actor, Action.HANDOFF)
@@ -225,12 +226,13 @@ def receive_dispense(dispense_id: int, *, actor: User, temperature_c: Decimal | 
         "administration:dispense:received",
         actor=actor,
         entity=dispense,
+        site=dispense.preparation.site,
         after={"temperature_c": None if temperature is None else str(temperature)},
     )
     return dispense
 
 
-@audited("administration:dispense:return")
+@audited("administration:dispense:return", site_of=site_from(Dispense, "preparation__site"))
 def return_preparation(
     dispense_id: int, *, actor: User, reason: str, temperature_c: Decimal | str | None = None, intact: bool = True
 ) -> Dispense:
@@ -331,7 +333,7 @@ def _wrong_dose(chosen: Order, bag: Order) -> rules.BedsideRefusal:
     )
 
 
-@audited("administration:bedside:verify", keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
+@audited("administration:bedside:verify", site_of=_near_miss_site, keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
 def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | None = None) -> Administration:
     """The five rights at the bedside from two scans, for the dose the nurse chose (``order_id``,
     from the chair board or the schedule): right patient, drug, dose, route, time; the bag is that
@@ -411,6 +413,7 @@ def bedside_verify(*, actor: User, wristband: str, label: str, order_id: int | N
         "administration:bedside:verified",
         actor=actor,
         entity=administration,
+        site=order.site,
         patient_id=order.patient_id,
         after={
             "preparation": preparation.barcode,
@@ -430,6 +433,7 @@ def _reopened(administration: Administration, actor: User, now: dt.datetime) -> 
         "administration:bedside:reopened",
         actor=actor,
         entity=administration,
+        site=administration.order.site_id,
         patient_id=administration.patient_id,
         after={"status": administration.status, "warnings": [w.code for w in administration.warnings]},
     )
@@ -440,7 +444,9 @@ def _within(value: Decimal, target: Decimal, tolerance: Decimal) -> bool:
     return target == 0 or abs(value - target) / target * 100 <= tolerance
 
 
-@audited("administration:infusion:program", keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
+@audited(
+    "administration:infusion:program", site_of=_near_miss_site, keep=_keep_near_miss, keep_when=rules.BedsideRefusal
+)
 def record_pump_program(
     administration_id: int,
     *,
@@ -475,13 +481,14 @@ def record_pump_program(
         "administration:infusion:programmed",
         actor=actor,
         entity=administration,
+        site=administration.order.site,
         patient_id=administration.patient_id,
         after={"pump": pump.serial, "rate_ml_h": str(rate_ml_h), "volume_ml": str(volume_ml)},
     )
     return administration
 
 
-@audited("administration:infusion:start", keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
+@audited("administration:infusion:start", site_of=_near_miss_site, keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
 def start_administration(administration_id: int, *, actor: User) -> Administration:
     """Start the checked dose: an infusion only with its pump program recorded, never after the
     bag's BUD (even one scanned before it), and only while the verified order and the checked
@@ -502,7 +509,13 @@ def start_administration(administration_id: int, *, actor: User) -> Administrati
     administration.status, administration.started_at = AdministrationStatus.INFUSING, now
     administration.save(update_fields=["status", "started_at"])
     advance_order(order, OrderStatus.ADMINISTERING, actor=actor)
-    record("administration:infusion:started", actor=actor, entity=administration, patient_id=administration.patient_id)
+    record(
+        "administration:infusion:started",
+        actor=actor,
+        entity=administration,
+        site=order.site,
+        patient_id=administration.patient_id,
+    )
     return administration
 
 
@@ -511,7 +524,7 @@ def _running(administration: Administration) -> None:
         raise Conflict("The infusion is not running.", code="WRONG_STATE")
 
 
-@audited("administration:infusion:rate", keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
+@audited("administration:infusion:rate", site_of=_near_miss_site, keep=_keep_near_miss, keep_when=rules.BedsideRefusal)
 def change_rate(administration_id: int, *, actor: User, rate_ml_h: Decimal, reason: str) -> RateChange:
     """A titration step, a slow-down for a reaction, a pause (0 mL/h) or a resume: each checked
     against the prescription like the first program (±5 %; down to half the rate to slow down)."""
@@ -535,6 +548,7 @@ def change_rate(administration_id: int, *, actor: User, rate_ml_h: Decimal, reas
         "administration:infusion:rate_changed",
         actor=actor,
         entity=administration,
+        site=administration.order.site,
         patient_id=administration.patient_id,
         after={"rate_ml_h": str(rate)},
         reason=reason,
@@ -552,7 +566,7 @@ VITAL_LIMITS: Final[dict[str, tuple[Decimal, Decimal]]] = {
 }
 
 
-@audited("administration:infusion:vitals")
+@audited("administration:infusion:vitals", site_of=_near_miss_site)
 def record_vitals(administration_id: int, *, actor: User, **values: Decimal | int | str) -> Vitals:
     """Blood pressure, heart rate, temperature (°C: a °F value is refused), SpO2, respiratory rate."""
     check(actor, Action.ADMINISTER)
@@ -587,13 +601,14 @@ def record_vitals(administration_id: int, *, actor: User, **values: Decimal | in
         "administration:infusion:vitals_recorded",
         actor=actor,
         entity=administration,
+        site=administration.order.site,
         patient_id=administration.patient_id,
         after={k: str(v) for k, v in clean.items()},
     )
     return vitals
 
 
-@audited("administration:infusion:reaction")
+@audited("administration:infusion:reaction", site_of=_near_miss_site)
 def record_reaction(
     administration_id: int,
     *,
@@ -627,6 +642,7 @@ def record_reaction(
         "administration:infusion:reaction_recorded",
         actor=actor,
         entity=administration,
+        site=administration.order.site,
         patient_id=administration.patient_id,
         after={"grade": int(grade), "symptoms": symptoms, "extravasation": extravasation},
     )
@@ -664,7 +680,7 @@ def _believable_end(administration: Administration, ended: dt.datetime, now: dt.
         )
 
 
-@audited("administration:infusion:end")
+@audited("administration:infusion:end", site_of=_near_miss_site)
 def end_administration(
     administration_id: int,
     *,
@@ -728,6 +744,7 @@ def end_administration(
         "administration:infusion:ended",
         actor=actor,
         entity=administration,
+        site=administration.order.site,
         patient_id=administration.patient_id,
         after={
             "amount_given": f"{format_decimal(amount)} {order.dose_unit}",

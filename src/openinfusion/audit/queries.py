@@ -21,6 +21,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 
 from openinfusion.accounts.models import User
+from openinfusion.accounts.permissions import Role
 from openinfusion.audit.models import AuditEvent
 from openinfusion.paging import Page, page_of
 
@@ -55,10 +56,21 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
+DEPLOYMENT_REVIEWERS = frozenset({Role.ADMIN.value, Role.QUALITY.value})
+"""Who also sees the deployment-wide events (no site, no patient: sign-ins, accounts, tokens,
+formulary and regimen loads, role refusals)."""
+
+
 def visible_events(user: User) -> QuerySet[AuditEvent]:
-    """Events of the user's sites, and deployment-wide events that belong to no site (sign-ins,
-    accounts, tokens). Patient-linked events always carry their site."""
-    return AuditEvent.objects.filter(Q(site__in=user.site_ids()) | Q(site__isnull=True))
+    """Events of the user's sites; admins and quality also see the deployment-wide events.
+
+    Every event about a patient or a site's record carries its site (``record`` refuses one
+    without), so another site's patients never show. An event with a patient but no site (written
+    before sites were required) is shown to nobody here: its site is not known."""
+    visible = Q(site__in=user.site_ids())
+    if user.role_codes() & DEPLOYMENT_REVIEWERS:
+        visible |= Q(site__isnull=True, patient_id="")
+    return AuditEvent.objects.filter(visible)
 
 
 def _action_prefix(events: QuerySet[AuditEvent], prefix: str) -> QuerySet[AuditEvent]:

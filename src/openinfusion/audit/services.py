@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from django.apps import apps
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -17,6 +18,30 @@ from openinfusion.errors import DomainError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+SiteRef = Any
+"""A ``Site``, a site's primary key, or None."""
+
+
+class SiteMissing(ValueError):
+    """A programming error: an event about a patient or a site's record was recorded without its site."""
+
+
+def _site_of_named(entity_type: str, entity_id: str | int) -> int | None:
+    """The site of the record ``entity_type`` / ``entity_id`` names, if it is a model with a site."""
+    try:
+        model = apps.get_model(entity_type)
+    except (LookupError, ValueError):
+        return None
+    if not any(f.name == "site" for f in model._meta.concrete_fields) or not str(entity_id).isdigit():
+        return None
+    site_id: int | None = model._default_manager.filter(pk=int(entity_id)).values_list("site", flat=True).first()
+    return site_id
+
+
+def _owned_by_a_site(entity: models.Model | None) -> bool:
+    """The entity has a ``site`` of its own (a preparation, an order, a patient, a lot, …)."""
+    return entity is not None and any(f.name == "site" for f in entity._meta.concrete_fields)
 
 
 def record(
@@ -35,7 +60,18 @@ def record(
     refused: bool = False,
     actor_username: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. ``action`` is ``area:subject:verb``."""
+    """Append one event to the chain. ``action`` is ``area:subject:verb``.
+
+    ``site`` (a ``Site`` or its id) is required for every event about a patient (``patient_id``) or
+    about a record that belongs to a site (an ``entity`` with a ``site`` field): the audit screens
+    and API show each person only their sites' events, so a site-less event is deployment-wide.
+    A record named only by ``entity_type`` and ``entity_id`` (a signature of an order) gets the
+    site of that record when it has one.
+    """
+    if site is None and entity is None and entity_type:
+        site = _site_of_named(entity_type, entity_id)
+    if site is None and (str(patient_id) != "" or _owned_by_a_site(entity)):
+        raise SiteMissing(f"{action}: an event about a patient or a site's record needs its site.")
     if entity is not None:
         entity_type = entity_type or entity._meta.label_lower
         entity_id = entity_id or str(entity.pk)
@@ -47,7 +83,7 @@ def record(
             at=timezone.now(),
             actor=actor if actor is not None and actor.pk else None,
             actor_username=username,
-            site=site,
+            site_id=site if isinstance(site, int) or site is None else site.pk,
             action=action,
             outcome="refused" if refused else "done",
             entity_type=entity_type,
@@ -74,10 +110,48 @@ def record_refusal(action: str, *, actor: Any | None, error: DomainError, **kwar
 
 
 Keeper = Callable[[DomainError, tuple[Any, ...], dict[str, Any]], None]
+SiteOf = Callable[[Any, tuple[Any, ...], dict[str, Any]], SiteRef]
+"""``site_of(actor, args, kwargs)``: the site of the record a call is about (a Site, an id or None)."""
+
+
+def site_from(model: type[models.Model] | str, site_path: str = "site", *, key: str | None = None) -> SiteOf:
+    """A ``site_of`` hook: the site of the ``model`` row whose id is the call's first positional
+    argument (or its ``key`` argument, when passed by name), reached through ``site_path`` (``order__site``).
+    ``model`` may be a label (``"patients.Patient"``), resolved at the first refusal."""
+
+    def site_of(actor: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SiteRef:
+        pk = kwargs[key] if key in kwargs else (args[0] if args else None)
+        if isinstance(pk, bool) or not isinstance(pk, int):
+            return None
+        rows = apps.get_model(model) if isinstance(model, str) else model
+        site_id: int | None = rows._default_manager.filter(pk=pk).values_list(site_path, flat=True).first()
+        return site_id
+
+    return site_of
+
+
+def refusal_site(
+    actor: Any, hook: SiteOf | None, error: DomainError, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> SiteRef:
+    """Where a refusal is filed: the site of the record it is about when the actor works there (a
+    refusal names only what its actor may see), else the actor's own site (a record elsewhere is
+    answered as not found, naming nothing), else none (an anonymous or site-less attempt)."""
+    mine = sorted(actor.site_ids()) if actor is not None and hasattr(actor, "site_ids") else []
+    found = hook(actor, args, kwargs) if hook is not None else getattr(error, "site", None)
+    found_id = found if isinstance(found, int) or found is None else found.pk
+    if found_id is not None and found_id in mine:
+        return found_id
+    if found_id is None and hook is None and len(mine) > 1:
+        return None  # no way to tell which of the actor's sites: deployment-wide (admins and quality)
+    return mine[0] if mine else None
 
 
 def audited(
-    refusal_action: str, *, keep: Keeper | None = None, keep_when: type[DomainError] = DomainError
+    refusal_action: str,
+    *,
+    keep: Keeper | None = None,
+    keep_when: type[DomainError] = DomainError,
+    site_of: SiteOf | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Run a service function in one transaction; if it refuses, audit the refusal after rollback.
 
@@ -86,6 +160,8 @@ def audited(
     the code and the message, so refused clinical actions stay visible to quality review. ``keep``
     is called (after the rollback, with the call's arguments) for refusals of type ``keep_when``, to
     keep a domain record of them too: an intercepted compounding error, a bedside near miss.
+    ``site_of`` names the site of the record the call is about, so the refusal (whose message may
+    name the patient) is filed at that site (``refusal_site``).
     """
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
@@ -102,7 +178,7 @@ def audited(
                     error=error,
                     entity_type=str(error.details.get("entity_type", kwargs.get("entity_type", ""))),
                     entity_id=str(error.details.get("entity_id", kwargs.get("entity_id", ""))),
-                    site=getattr(error, "site", None),
+                    site=refusal_site(actor, site_of, error, args, kwargs),
                 )
                 if keep is not None and isinstance(error, keep_when):
                     keep(error, args, kwargs)

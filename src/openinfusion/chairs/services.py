@@ -29,7 +29,7 @@ from django.utils import timezone
 from openinfusion.accounts.access import check
 from openinfusion.accounts.models import Site, User
 from openinfusion.accounts.permissions import Action
-from openinfusion.audit.services import audited, record
+from openinfusion.audit.services import audited, record, site_from
 from openinfusion.chairs.models import Appointment, AppointmentStatus, Chair, ChairOutage, DayPlan, NurseShift
 from openinfusion.compounding.models import Preparation, PreparationStatus
 from openinfusion.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -423,7 +423,7 @@ def _replan_after_fact(
     return ""
 
 
-@audited("chairs:day:plan")
+@audited("chairs:day:plan", site_of=site_from(Site, "pk", key="site_id"))
 def plan_day(
     site_id: int, date: dt.date, *, actor: User, time_limit: float = 5.0, now: dt.datetime | None = None
 ) -> DayPlan:
@@ -527,7 +527,7 @@ def visit_start(order: Order) -> dt.datetime | None:
     return visit.planned_start if visit else None
 
 
-@audited("chairs:appointment:book")
+@audited("chairs:appointment:book", site_of=site_from(Site, "pk", key="site_id"))
 def book_appointment(
     site_id: int,
     *,
@@ -657,7 +657,7 @@ def _not_started(appointment: Appointment) -> None:
         )
 
 
-@audited("chairs:appointment:cancel")
+@audited("chairs:appointment:cancel", site_of=site_from(Appointment))
 def cancel_appointment(
     appointment_id: int, *, actor: User, reason: str = "", now: dt.datetime | None = None
 ) -> Recorded:
@@ -691,7 +691,7 @@ def cancel_appointment(
     return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
-@audited("chairs:appointment:arrive")
+@audited("chairs:appointment:arrive", site_of=site_from(Appointment))
 def record_arrival(appointment_id: int, *, actor: User, now: dt.datetime | None = None) -> Recorded:
     """The patient has checked in (early, on time or late); the day is re-planned from the arrival."""
     appointment = _visit(actor, appointment_id)
@@ -719,7 +719,7 @@ def record_arrival(appointment_id: int, *, actor: User, now: dt.datetime | None 
     return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
-@audited("chairs:appointment:seat")
+@audited("chairs:appointment:seat", site_of=site_from(Appointment))
 def seat_patient(appointment_id: int, *, actor: User, now: dt.datetime | None = None) -> Recorded:
     """The patient is in the planned chair and the infusion has started: from now on the plan keeps
     this chair, nurse and start."""
@@ -803,7 +803,7 @@ def _nurse_free_to_start(appointment: Appointment, seated: list[Appointment], mo
     return None
 
 
-@audited("chairs:appointment:finish")
+@audited("chairs:appointment:finish", site_of=site_from(Appointment))
 def finish_visit(appointment_id: int, *, actor: User, now: dt.datetime | None = None) -> Recorded:
     """The infusion is over and the patient has left the chair (early or late): the chair and the
     nurse are free from now, and the rest of the day is re-planned."""
@@ -826,7 +826,7 @@ def finish_visit(appointment_id: int, *, actor: User, now: dt.datetime | None = 
     return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
-@audited("chairs:appointment:delay_dose")
+@audited("chairs:appointment:delay_dose", site_of=site_from(Appointment))
 def delay_dose(
     appointment_id: int, *, actor: User, ready_at: dt.time, reason: str, now: dt.datetime | None = None
 ) -> Recorded:
@@ -850,7 +850,7 @@ def delay_dose(
     return Recorded(appointment, _replan_after_fact(appointment.site, appointment.date, actor, now, fact))
 
 
-@audited("chairs:appointment:move")
+@audited("chairs:appointment:move", site_of=site_from(Appointment))
 def move_appointment(
     appointment_id: int,
     *,
@@ -889,7 +889,7 @@ def move_appointment(
     return appointment
 
 
-@audited("chairs:chair:out_of_service")
+@audited("chairs:chair:out_of_service", site_of=site_from(Chair))
 def chair_out_of_service(
     chair_id: int,
     *,

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 
 from openinfusion.accounts.models import Site, User
-from openinfusion.audit.services import audited
+from openinfusion.audit.services import audited, site_from
 from openinfusion.clinical.units import format_decimal
 from openinfusion.compounding import labels
 from openinfusion.compounding.integrity import entity, require_signatures_match
@@ -52,7 +52,7 @@ def label_data(preparation: Preparation) -> labels.LabelData:
     )
 
 
-@audited("compounding:label:release")
+@audited("compounding:label:release", site_of=site_from(Preparation))
 def released(preparation_id: int, *, actor: User) -> Preparation:
     """The preparation whose label may be shown or printed: approved at the final check, with its
     record still matching the final-check signature and its order the verification signature."""

@@ -23,7 +23,7 @@ from openinfusion.accounts.access import check
 from openinfusion.accounts.models import SignatureMeaning, User
 from openinfusion.accounts.permissions import Action
 from openinfusion.accounts.signatures import sign
-from openinfusion.audit.services import audited, record
+from openinfusion.audit.services import audited, record, site_from
 from openinfusion.clinical import bud, gravimetric
 from openinfusion.clinical.units import Quantity, format_decimal
 from openinfusion.compounding import planning
@@ -159,7 +159,7 @@ def _needs_release(order: Order) -> bool:
     return order.drug.release_policy == ReleasePolicy.ON_RELEASE or order.overrides.filter(code="LAB_HOLD").exists()
 
 
-@audited("compounding:preparation:plan")
+@audited("compounding:preparation:plan", site_of=site_from(Order))
 def plan_preparation(order_id: int, *, actor: User) -> Preparation:
     """Work out and store how to make a verified order's dose."""
     check(actor, Action.PLAN_PREPARATIONS)
@@ -225,7 +225,7 @@ def _save(preparation: Preparation, fields: list[str], event: str, *, actor: Use
     return preparation
 
 
-@audited("compounding:preparation:release")
+@audited("compounding:preparation:release", site_of=site_from(Preparation))
 def release_to_compound(preparation_id: int, *, actor: User, reason: str) -> Preparation:
     """Let a costly or hold-sensitive dose be mixed: labs reviewed, patient arrived or nurse release."""
     check(actor, Action.RELEASE_TO_COMPOUND)
@@ -252,7 +252,7 @@ def require_qualified(actor: User, hazardous: bool, today: dt.date) -> None:
         )
 
 
-@audited("compounding:preparation:start")
+@audited("compounding:preparation:start", site_of=site_from(Preparation))
 def start_preparation(preparation_id: int, *, actor: User) -> Preparation:
     check(actor, Action.COMPOUND)
     preparation = preparation_for(actor, preparation_id, lock=True)
@@ -320,7 +320,7 @@ def _keep_intercepted(error: DomainError, args: tuple[Any, ...], kwargs: dict[st
     )
 
 
-@audited("compounding:preparation:scan", keep=_keep_intercepted, keep_when=StepRefused)
+@audited("compounding:preparation:scan", site_of=site_from(Preparation), keep=_keep_intercepted, keep_when=StepRefused)
 def record_scan(
     preparation_id: int, *, actor: User, scan: str = "", typed: scanning.PackageEntry | None = None
 ) -> StepRecord:
@@ -440,7 +440,7 @@ def _grams(value: Decimal | str, what: str) -> Decimal:
     return grams
 
 
-@audited("compounding:preparation:weigh", keep=_keep_intercepted, keep_when=StepRefused)
+@audited("compounding:preparation:weigh", site_of=site_from(Preparation), keep=_keep_intercepted, keep_when=StepRefused)
 def record_weighing(
     preparation_id: int, *, actor: User, scale: str, tare_g: Decimal | str, gross_g: Decimal | str
 ) -> StepRecord:
@@ -501,7 +501,7 @@ def record_weighing(
     return done
 
 
-@audited("compounding:preparation:photo")
+@audited("compounding:preparation:photo", site_of=site_from(Preparation))
 def record_photo(preparation_id: int, *, actor: User, image: bytes, name: str = "photo") -> Photo:
     """Keep a photo with the record (PNG or JPEG, at most 8 MB), tagged with the current step, while
     the dose is being made (the final check signs the photos with the rest of the record)."""
@@ -533,7 +533,7 @@ def record_photo(preparation_id: int, *, actor: User, image: bytes, name: str = 
     return photo
 
 
-@audited("compounding:preparation:complete")
+@audited("compounding:preparation:complete", site_of=site_from(Preparation))
 def complete_preparation(preparation_id: int, *, actor: User, keep_open_vials: bool = False) -> Preparation:
     """Every step done (the scanned vials left stock as they were scanned): keep or waste what is
     left in them, set the BUD, and pass it to the final check."""
@@ -608,7 +608,7 @@ def expire_open_vials(*, actor: User | None, now: dt.datetime | None = None) -> 
 # --- final check ----------------------------------------------------------------------------------
 
 
-@audited("compounding:preparation:final_check")
+@audited("compounding:preparation:final_check", site_of=site_from(Preparation))
 def final_check(
     preparation_id: int,
     *,

@@ -20,7 +20,7 @@ from openinfusion.accounts.models import SignatureMeaning, Site, User
 from openinfusion.accounts.permissions import Action
 from openinfusion.accounts.signatures import sign
 from openinfusion.audit.models import AuditEvent
-from openinfusion.audit.services import audited, record
+from openinfusion.audit.services import audited, record, site_from
 from openinfusion.clinical.units import parse_dose
 from openinfusion.concurrency import save_versioned
 from openinfusion.errors import Conflict, InvalidInput, NotAllowed, NotFound, StaleEdit
@@ -97,7 +97,7 @@ def _site_start(day: dt.date, site: Site, first_dose_at: dt.time, minutes_after:
     return site.moment(day, first_dose_at) + dt.timedelta(minutes=minutes_after)
 
 
-@audited("orders:plan:create")
+@audited("orders:plan:create", site_of=site_from(Patient))
 def create_treatment_plan(
     patient_id: int,
     *,
@@ -233,7 +233,7 @@ def _reduction_for(order: Order) -> Decimal:
     return latest.percent if latest else Decimal(0)
 
 
-@audited("orders:plan:modify_dose")
+@audited("orders:plan:modify_dose", site_of=site_from(TreatmentPlan, "patient__site"))
 def modify_dose(
     plan_id: int, *, actor: User, drug_key: str, percent: Decimal, from_cycle: int, reason: str
 ) -> DoseModification:
@@ -296,7 +296,7 @@ def modify_dose(
 # --- orders -----------------------------------------------------------------------------------------
 
 
-@audited("orders:order:create")
+@audited("orders:order:create", site_of=site_from(Patient))
 def create_order(
     patient_id: int,
     *,
@@ -492,14 +492,14 @@ def advance_order(order: Order, to: OrderStatus, *, actor: User, reason: str = "
     return _move(order, to, actor=actor, expected_version=locked.version, reason=reason)
 
 
-@audited("orders:order:submit")
+@audited("orders:order:submit", site_of=site_from(Order))
 def submit_order(order_id: int, *, actor: User, expected_version: int) -> Order:
     check(actor, Action.WRITE_ORDERS)
     order = order_for(actor, order_id, lock=True)
     return _move(order, OrderStatus.SUBMITTED, actor=actor, expected_version=expected_version)
 
 
-@audited("orders:order:amend")
+@audited("orders:order:amend", site_of=site_from(Order))
 def amend_order(
     order_id: int,
     *,
@@ -577,7 +577,7 @@ def amend_order(
     return order
 
 
-@audited("orders:order:verify")
+@audited("orders:order:verify", site_of=site_from(Order))
 def verify_order(
     order_id: int,
     *,
@@ -658,7 +658,7 @@ def verify_order(
     )
 
 
-@audited("orders:allergy_exception:document")
+@audited("orders:allergy_exception:document", site_of=site_from(Order))
 def document_allergy_exception(
     order_id: int, *, actor: User, expected_version: int, allergy_id: int, kind: str, note: str
 ) -> AllergyException:
@@ -716,7 +716,7 @@ def _with_reason(reason: str, what: str) -> str:
     return reason.strip()
 
 
-@audited("orders:order:return")
+@audited("orders:order:return", site_of=site_from(Order))
 def return_order(order_id: int, *, actor: User, expected_version: int, reason: str) -> Order:
     check(actor, Action.VERIFY_ORDERS)
     order = order_for(actor, order_id, lock=True)
@@ -729,7 +729,7 @@ def return_order(order_id: int, *, actor: User, expected_version: int, reason: s
     )
 
 
-@audited("orders:order:hold")
+@audited("orders:order:hold", site_of=site_from(Order))
 def hold_order(order_id: int, *, actor: User, expected_version: int, reason: str) -> Order:
     check(actor, Action.VERIFY_ORDERS)
     order = order_for(actor, order_id, lock=True)
@@ -743,7 +743,7 @@ ON_CANCEL: list[Callable[[Order, User, str], None]] = []
 ``ready()`` to stop their own work on a cancelled order."""
 
 
-@audited("orders:order:cancel")
+@audited("orders:order:cancel", site_of=site_from(Order))
 def cancel_order(order_id: int, *, actor: User, expected_version: int, reason: str) -> Order:
     check(actor, Action.CANCEL_ORDERS)
     order = order_for(actor, order_id, lock=True)

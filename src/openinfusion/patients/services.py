@@ -11,7 +11,7 @@ from django.utils import timezone
 from openinfusion.accounts.access import check
 from openinfusion.accounts.models import Site, User
 from openinfusion.accounts.permissions import Action
-from openinfusion.audit.services import audited, record
+from openinfusion.audit.services import audited, record, site_from
 from openinfusion.clinical import body
 from openinfusion.clinical.units import format_decimal, parse_quantity
 from openinfusion.errors import Conflict, InvalidInput, NotFound
@@ -62,7 +62,7 @@ def patient_for(actor: User, patient_id: int) -> Patient:
     return patient
 
 
-@audited("patients:patient:create")
+@audited("patients:patient:create", site_of=site_from(Site, "pk", key="site_id"))
 def create_patient(
     *,
     actor: User,
@@ -136,7 +136,7 @@ def _correction_of(model: type[Obs], patient: Patient, corrects_id: int | None, 
     return old
 
 
-@audited("patients:measurement:record")
+@audited("patients:measurement:record", site_of=site_from(Patient))
 def record_measurement(
     patient_id: int,
     *,
@@ -195,7 +195,7 @@ def record_measurement(
     return measurement
 
 
-@audited("patients:lab:record")
+@audited("patients:lab:record", site_of=site_from(Patient))
 def record_lab(
     patient_id: int,
     *,
@@ -269,7 +269,7 @@ def record_lab(
     return lab
 
 
-@audited("patients:allergy:record")
+@audited("patients:allergy:record", site_of=site_from(Patient))
 def record_allergy(
     patient_id: int, *, actor: User, substance: str, severity: str, reaction: str = "", is_class: bool = False
 ) -> Allergy:
@@ -300,7 +300,7 @@ def record_allergy(
     return allergy
 
 
-@audited("patients:diagnosis:record")
+@audited("patients:diagnosis:record", site_of=site_from(Patient))
 def record_diagnosis(patient_id: int, *, actor: User, code: str, text: str) -> Diagnosis:
     check(actor, Action.MANAGE_PATIENTS)
     patient = patient_for(actor, patient_id)
