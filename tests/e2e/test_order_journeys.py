@@ -28,7 +28,7 @@ def test_the_prescriber_starts_folfox_and_submits_cycle_one(page):
     expect(page.locator(".trends svg.trend")).to_have_count(3)  # ANC, platelets, creatinine trends
     plan = page.locator("#start-plan")
     plan.get_by_label("Regimen").select_option(label="mFOLFOX6 (modified FOLFOX6)")
-    plan.get_by_label("Cycles").fill("2")
+    plan.get_by_role("spinbutton", name="Cycles").fill("2")
     plan.get_by_role("button", name="Start plan").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("mFOLFOX6")

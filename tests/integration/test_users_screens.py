@@ -54,9 +54,9 @@ def nurse(make_user):
 
 
 def test_a_locked_account_says_until_when_on_the_site_clock_and_the_admin_unlocks_it(admin, nurse, client_for):
-    for _ in range(settings.LOGIN_FAILURE_LIMIT):
-        Client().post("/login/", {"username": "nurse", "password": "wrong"})
-    locked = Client().post("/login/", {"username": "nurse", "password": "wrong"}).content.decode()
+    for attempt in range(settings.LOGIN_FAILURE_LIMIT):  # from two addresses: one alone cannot lock anyone
+        Client(REMOTE_ADDR=f"10.0.0.{attempt % 2 + 1}").post("/login/", {"username": "nurse", "password": "wrong"})
+    locked = Client(REMOTE_ADDR="10.0.0.3").post("/login/", {"username": "nurse", "password": "wrong"}).content.decode()
     until = User.objects.get(pk=nurse.pk).locked_until
     assert until is not None
     assert f"Try again after {nurse.home_site().clock(until)}" in locked  # e.g. 2026-06-09 10:45 EDT
