@@ -7,6 +7,7 @@ event. The bundled starter data lives in ``formulary/data/``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -145,7 +146,31 @@ class ImportResult:
     products_updated: int
 
 
-def _read(paths: Iterable[Path]) -> tuple[list[tuple[str, int, DrugRow]], list[tuple[str, int, ProductRow]], list[str]]:
+Rows = tuple[list[tuple[str, int, DrugRow]], list[tuple[str, int, ProductRow]], list[str]]
+
+
+def _read(paths: Iterable[Path]) -> Rows:
+    """The files' rows, validated; read again only when a file changed (the test suite loads the
+    starter formulary hundreds of times)."""
+    stamps = tuple((path, *_stamp(path)) for path in paths)
+    drugs, products, problems = _read_stamped(stamps)
+    return list(drugs), list(products), list(problems)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        status = path.stat()
+    except OSError:
+        return (0, 0)
+    return (status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_stamped(stamps: tuple[tuple[Path, int, int], ...]) -> Rows:
+    return _read_files([stamp[0] for stamp in stamps])
+
+
+def _read_files(paths: Iterable[Path]) -> Rows:
     drugs: list[tuple[str, int, DrugRow]] = []
     products: list[tuple[str, int, ProductRow]] = []
     problems: list[str] = []
@@ -281,15 +306,26 @@ def import_formulary(paths: Iterable[Path], *, actor: Any | None) -> ImportResul
             code="BAD_FORMULARY_FILE",
             details={"problems": problems},
         )
-    counts = {"drugs_created": 0, "drugs_updated": 0, "products_created": 0, "products_updated": 0}
+    known_drugs = set(Drug.objects.values_list("key", flat=True))
+    new_drugs = [Drug(key=row.key, **_drug_fields(row)) for _, _, row in drug_rows if row.key not in known_drugs]
+    Drug.objects.bulk_create(new_drugs)
     for _, _, drug_row in drug_rows:
-        _, created = Drug.objects.update_or_create(key=drug_row.key, defaults=_drug_fields(drug_row))
-        counts["drugs_created" if created else "drugs_updated"] += 1
+        if drug_row.key in known_drugs:
+            Drug.objects.filter(key=drug_row.key).update(**_drug_fields(drug_row))
     drugs = {d.key: d for d in Drug.objects.all()}
-    for _, _, row in product_rows:
-        _, created = Product.objects.update_or_create(
-            ndc11=codes.ndc_to_ndc11(row.ndc), defaults=_product_fields(row, drugs)
-        )
-        counts["products_created" if created else "products_updated"] += 1
+    known_products = set(Product.objects.values_list("ndc11", flat=True))
+    fields = [(codes.ndc_to_ndc11(row.ndc), _product_fields(row, drugs)) for _, _, row in product_rows]
+    Product.objects.bulk_create([Product(ndc11=ndc11, **f) for ndc11, f in fields if ndc11 not in known_products])
+    for ndc11, product_fields in fields:
+        if ndc11 in known_products:
+            Product.objects.filter(ndc11=ndc11).update(**product_fields)
+    updated_drugs = sum(row.key in known_drugs for _, _, row in drug_rows)
+    updated_products = sum(ndc11 in known_products for ndc11, _ in fields)
+    counts = {
+        "drugs_created": len(drug_rows) - updated_drugs,
+        "drugs_updated": updated_drugs,
+        "products_created": len(fields) - updated_products,
+        "products_updated": updated_products,
+    }
     record("formulary:import:loaded", actor=actor, after={"files": [p.name for p in paths], **counts})
     return ImportResult(**counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -77,8 +78,15 @@ class RegimenRow(_Row):
     days: list[Day] = Field(min_length=1)
 
 
+@functools.lru_cache(maxsize=4)
+def _document(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    """The file as parsed, read again only when it changed (the suite loads the library hundreds of times)."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
+
+
 def _rows(path: Path) -> list[RegimenRow]:
-    document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
+    status = path.stat()
+    document = _document(path, status.st_mtime_ns, status.st_size)
     problems: list[str] = []
     rows: list[RegimenRow] = []
     known = set(Drug.objects.values_list("key", flat=True))
@@ -108,26 +116,29 @@ def _rows(path: Path) -> list[RegimenRow]:
 def load_regimens(path: Path = LIBRARY, *, actor: Any | None) -> int:
     """Create or update every regimen of the file by key; a bad regimen loads none of them."""
     rows = _rows(path)
+    known = set(Regimen.objects.values_list("key", flat=True))
+    fresh = []
     for row in rows:
         data = row.model_dump(mode="json")
-        Regimen.objects.update_or_create(
-            key=row.key,
-            defaults={
-                field: data[field]
-                for field in (
-                    "name",
-                    "category",
-                    "cycle_days",
-                    "default_cycles",
-                    "indications",
-                    "hold_parameters",
-                    "required_labs",
-                    "lab_max_age_days",
-                    "days",
-                    "source",
-                )
-            }
-            | {"emetogenic_risk": row.emetogenic_risk or "", "lab_max_age_days": row.lab_max_age_days or 3},
-        )
+        values = {
+            field: data[field]
+            for field in (
+                "name",
+                "category",
+                "cycle_days",
+                "default_cycles",
+                "indications",
+                "hold_parameters",
+                "required_labs",
+                "lab_max_age_days",
+                "days",
+                "source",
+            )
+        } | {"emetogenic_risk": row.emetogenic_risk or "", "lab_max_age_days": row.lab_max_age_days or 3}
+        if row.key in known:
+            Regimen.objects.filter(key=row.key).update(**values)
+        else:
+            fresh.append(Regimen(key=row.key, **values))
+    Regimen.objects.bulk_create(fresh)
     record("orders:regimens:loaded", actor=actor, after={"file": path.name, "regimens": len(rows)})
     return len(rows)
