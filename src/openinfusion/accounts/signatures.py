@@ -9,9 +9,11 @@ call ``sign`` inside their own transaction, so the signature and the transition 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +23,9 @@ from openinfusion.accounts.models import Signature, SignatureMeaning, User
 from openinfusion.audit import chain
 from openinfusion.audit.services import audited, record
 from openinfusion.errors import DomainError, InvalidInput, NotAllowed
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SignatureRefused(DomainError):
@@ -34,6 +39,23 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _counting_failures(sign: Callable[P, R]) -> Callable[P, R]:
+    """A wrong password counts as a failed sign-in: at once when signing on its own, else after the
+    request (``accounts.middleware``), because the calling service's transaction rolls back."""
+
+    @functools.wraps(sign)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return sign(*args, **kwargs)
+        finally:
+            if not transaction.get_connection().in_atomic_block:
+                services.count_signature_failures()
+
+    return counted
+
+
+@_counting_failures
+@audited("accounts:signature:sign")
 def sign(
     *,
     actor: User,
@@ -46,40 +68,8 @@ def sign(
     continuous_session: bool,
 ) -> Signature:
     """Sign ``content`` as ``actor``; refuse anyone else, a wrong password, a locked account, or
-    missing components.
-
-    A refusal is audited: here when called on its own, or by the calling service's ``audited``
-    wrapper when the refusal rolls back that service's transaction. A wrong password counts as a
-    failed sign-in: here when called on its own, else after the request (``accounts.middleware``).
-    """
-    try:
-        return _signed(
-            actor=actor,
-            signer_username=signer_username,
-            password=password,
-            meaning=meaning,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            content=content,
-            continuous_session=continuous_session,
-        )
-    finally:
-        if not transaction.get_connection().in_atomic_block:
-            services.count_signature_failures()
-
-
-@audited("accounts:signature:sign")
-def _signed(
-    *,
-    actor: User,
-    signer_username: str | None,
-    password: str,
-    meaning: SignatureMeaning,
-    entity_type: str,
-    entity_id: str | int,
-    content: dict[str, Any],
-    continuous_session: bool,
-) -> Signature:
+    missing components. A refusal is audited: here when called on its own, or by the calling
+    service's ``audited`` wrapper when the refusal rolls back that service's transaction."""
     if not password:
         raise InvalidInput("Enter your password to sign.", code="PASSWORD_REQUIRED")
     if not continuous_session and not signer_username:

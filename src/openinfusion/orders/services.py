@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -21,6 +21,7 @@ from openinfusion.accounts.permissions import Action
 from openinfusion.accounts.signatures import sign
 from openinfusion.audit.models import AuditEvent
 from openinfusion.audit.services import audited, record, site_from
+from openinfusion.clinical.plausible_dates import ORDER_PLANNED_START, PLAN_START, refuse_implausible
 from openinfusion.clinical.units import parse_dose
 from openinfusion.concurrency import save_versioned
 from openinfusion.errors import Conflict, InvalidInput, NotAllowed, NotFound, StaleEdit
@@ -39,7 +40,6 @@ from openinfusion.orders.models import (
 )
 from openinfusion.paging import QUEUE_PAGE, Page, page_of
 from openinfusion.patients.models import MeasurementKind, Patient
-from openinfusion.patients.plausible_dates import ORDER_PLANNED_START, PLAN_START, refuse_implausible
 from openinfusion.patients.services import current_measurement, patient_for
 
 FIRST_DOSE_AT = dt.time(9, 0)
@@ -396,32 +396,30 @@ def proposed_order(
     return order
 
 
+N = TypeVar("N", int, Decimal)
 MAX_VOLUME_ML: Final = Decimal(5000)
 MAX_INFUSION_MINUTES: Final = 7 * 24 * 60
 
 
 def _checked_volume(volume_ml: Decimal | None) -> Decimal | None:
     """A final volume is more than 0 mL and no more than a bag a pump can hold (5 L)."""
-    if volume_ml is not None and not 0 < volume_ml <= MAX_VOLUME_ML:
-        raise InvalidInput(
-            f"A volume of {volume_ml} mL is not possible: give the final volume in mL, more than 0 and at most "
-            f"{MAX_VOLUME_ML} mL.",
-            code="INVALID_INPUT",
-            details={"field": "volume_ml"},
-        )
-    return volume_ml
+    return _within(volume_ml, MAX_VOLUME_ML, "volume_ml", f"A volume of {volume_ml} mL", f"{MAX_VOLUME_ML} mL")
 
 
 def _checked_minutes(minutes: int | None) -> int | None:
     """An infusion lasts more than 0 minutes and at most a week (a continuous ambulatory pump)."""
-    if minutes is not None and not 0 < minutes <= MAX_INFUSION_MINUTES:
+    limit = f"{MAX_INFUSION_MINUTES} minutes (7 days)"
+    return _within(minutes, MAX_INFUSION_MINUTES, "duration_minutes", f"An infusion time of {minutes} minutes", limit)
+
+
+def _within(value: N | None, most: N, field: str, what: str, limit: str) -> N | None:
+    if value is not None and not 0 < value <= most:
         raise InvalidInput(
-            f"An infusion time of {minutes} minutes is not possible: give more than 0 and at most "
-            f"{MAX_INFUSION_MINUTES} minutes (7 days).",
+            f"{what} is not possible: give more than 0 and at most {limit}.",
             code="INVALID_INPUT",
-            details={"field": "duration_minutes"},
+            details={"field": field},
         )
-    return minutes
+    return value
 
 
 def _stale(order: Order, expected_version: int) -> StaleEdit:

@@ -13,6 +13,13 @@ from openinfusion.accounts.models import Site, User
 from openinfusion.accounts.permissions import Action
 from openinfusion.audit.services import audited, record, site_from
 from openinfusion.clinical import body
+from openinfusion.clinical.plausible_dates import (
+    BIRTH_DATE,
+    LAB_TAKEN,
+    MEASUREMENT_TAKEN,
+    DateWindow,
+    refuse_implausible,
+)
 from openinfusion.clinical.units import format_decimal, parse_quantity
 from openinfusion.errors import Conflict, InvalidInput, NotFound
 from openinfusion.patients import unusual
@@ -27,13 +34,6 @@ from openinfusion.patients.models import (
     MeasurementKind,
     Patient,
     Severity,
-)
-from openinfusion.patients.plausible_dates import (
-    BIRTH_DATE,
-    LAB_TAKEN,
-    MEASUREMENT_TAKEN,
-    DateWindow,
-    refuse_implausible,
 )
 
 Obs = TypeVar("Obs", Measurement, LabResult)

@@ -4,7 +4,7 @@ re-measured (``confirm_unusual``), and the confirmation is audited with what it 
 - a height or weight that gives, with the patient's other measure, a BMI no person has (inches
   typed as centimetres, height and weight swapped): ``clinical.body``;
 - a weight further from the patient's previous one than the time between them allows (pounds
-  typed as kilograms, a digit too many): ``patients.weight_change``.
+  typed as kilograms, a digit too many): ``clinical.weight_change``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from openinfusion.clinical import body
+from openinfusion.clinical import body, weight_change
 from openinfusion.clinical.units import Quantity, format_decimal
 from openinfusion.errors import InvalidInput
-from openinfusion.patients import weight_change
 from openinfusion.patients.models import Measurement, MeasurementKind, Patient
 
 CONFIRM_FLAG = "confirm_unusual"

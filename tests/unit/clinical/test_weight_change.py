@@ -1,4 +1,4 @@
-"""How far a weight may move from the previous one (patients/weight_change.py): 10 % within a
+"""How far a weight may move from the previous one (clinical/weight_change.py): 10 % within a
 week, 1 % more per further week, at most 25 % (thresholds and sources in the module), and the
 pounds/kilograms slip offered when the same number in the other unit fits."""
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from openinfusion.clinical.units import Quantity
-from openinfusion.patients.weight_change import allowed_change, describe, weight_jump
+from openinfusion.clinical.weight_change import allowed_change, describe, weight_jump
 
 DAY = dt.timedelta(days=1)
 

@@ -1,4 +1,4 @@
-"""The plausible-date windows (patients/plausible_dates.py), table-tested: a time needs its zone,
+"""The plausible-date windows (clinical/plausible_dates.py), table-tested: a time needs its zone,
 a date is judged on the site's calendar, each field has its own window. Pure: ``now`` is given."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from openinfusion.errors import InvalidInput
-from openinfusion.patients.plausible_dates import (
+from openinfusion.clinical.plausible_dates import (
     BIRTH_DATE,
     LAB_TAKEN,
     MEASUREMENT_TAKEN,
@@ -18,6 +17,7 @@ from openinfusion.patients.plausible_dates import (
     refuse_implausible,
     refuse_naive,
 )
+from openinfusion.errors import InvalidInput
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 6, 10, 0, 30, tzinfo=dt.UTC)  # 20:30 on 9 June in New York
